@@ -1,0 +1,2 @@
+// Package all registers every detector of the catalogue: import it for its side effect.
+package all
