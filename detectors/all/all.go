@@ -1,2 +1,8 @@
-// Package all registers every detector of the catalogue: import it for its side effect.
+// Package all links every detector into a binary: importing it for side effects registers them
+// all with the detectors registry.
 package all
+
+import (
+	_ "github.com/fds-dev/fds/detectors/spoofing"  // spoofing
+	_ "github.com/fds-dev/fds/detectors/washtrade" // wash_trade
+)
