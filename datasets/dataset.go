@@ -22,14 +22,15 @@ type Dataset struct {
 // the table folder and the file (outermost first).
 type tableFile struct {
 	path       string
-	partitions []partitionValue
+	partitions []Partition
 }
 
-// partitionValue is one `key=value` folder level. Null is set for Hive's default partition
-// (`key=__HIVE_DEFAULT_PARTITION__`), which stands for a null value.
-type partitionValue struct {
-	key, value string
-	null       bool
+// Partition is one `key=value` folder level of a partitioned table. Null is set for Hive's
+// default partition (`key=__HIVE_DEFAULT_PARTITION__`), which stands for a null value. A key that
+// is not a column of a file below the folder is read as a constant column of that file.
+type Partition struct {
+	Key, Value string
+	Null       bool
 }
 
 const hiveNullPartition = "__HIVE_DEFAULT_PARTITION__"
@@ -119,7 +120,7 @@ func listTableFolder(root string) ([]tableFile, error) {
 		if err != nil {
 			return err
 		}
-		files = append(files, tableFile{path: p, partitions: parsePartitions(rel)})
+		files = append(files, tableFile{path: p, partitions: ParsePartitionPath(rel)})
 		return nil
 	})
 	if err != nil {
@@ -131,13 +132,15 @@ func listTableFolder(root string) ([]tableFile, error) {
 	return files, nil
 }
 
-// parsePartitions reads `key=value` folder names of a relative folder path. Values are
-// percent-decoded as Hive escapes them; a value that does not decode is taken as written.
-func parsePartitions(rel string) []partitionValue {
+// ParsePartitionPath reads the `key=value` folder names of a folder path relative to a table
+// folder (other folder names are skipped). Values are percent-decoded as Hive escapes them; a
+// value that does not decode is taken as written. An inner folder overrides an outer one with the
+// same key.
+func ParsePartitionPath(rel string) []Partition {
 	if rel == "." || rel == "" {
 		return nil
 	}
-	var out []partitionValue
+	var out []Partition
 	for _, part := range strings.Split(filepath.ToSlash(rel), "/") {
 		key, value, ok := strings.Cut(part, "=")
 		if !ok || key == "" {
@@ -146,14 +149,13 @@ func parsePartitions(rel string) []partitionValue {
 		if v, err := url.PathUnescape(value); err == nil {
 			value = v
 		}
-		pv := partitionValue{key: key, value: value}
+		pv := Partition{Key: key, Value: value}
 		if value == hiveNullPartition {
-			pv = partitionValue{key: key, null: true}
+			pv = Partition{Key: key, Null: true}
 		}
-		// An inner folder overrides an outer one with the same key.
 		replaced := false
 		for i := range out {
-			if out[i].key == key {
+			if out[i].Key == key {
 				out[i], replaced = pv, true
 			}
 		}

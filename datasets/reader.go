@@ -197,7 +197,7 @@ type column struct {
 	// Per file: src is the column's index in the record batches, or -1 when the file lacks it;
 	// then constant holds the hive partition value standing in for it, or nil (all null).
 	src      int
-	constant *partitionValue
+	constant *Partition
 
 	// Per batch, indexed by row within the batch. Only the slice of the column's kind is set.
 	ints     []int64
@@ -318,19 +318,19 @@ func (c *column) bind(arr arrow.Array, n int, in *interner) bad {
 // bindConstant fills the batch with a partition value, or with nulls.
 func (c *column) bindConstant(n int, in *interner, b *bad) {
 	pv := c.constant
-	null := pv == nil || pv.null
+	null := pv == nil || pv.Null
 	c.valid = nil
 	if null {
 		c.validBuf = growBools(c.validBuf, n)
 		clear(c.validBuf)
 		c.valid = c.validBuf
 		if !c.nullable && n > 0 {
-			b.set(0, "null in a required column (partition folder %s=%s)", pv.key, hiveNullPartition)
+			b.set(0, "null in a required column (partition folder %s=%s)", pv.Key, hiveNullPartition)
 		}
 	}
 	var value string
 	if !null {
-		value = pv.value
+		value = pv.Value
 	}
 	switch c.kind {
 	case colString:
@@ -345,7 +345,7 @@ func (c *column) bindConstant(n int, in *interner, b *bad) {
 		if !null {
 			var err error
 			if e, err = parseEnum(c.kind, value); err != nil && n > 0 {
-				b.set(0, "partition folder %s=%s: %v", pv.key, value, err)
+				b.set(0, "partition folder %s=%s: %v", pv.Key, value, err)
 			}
 		}
 		for i := range c.enums {
@@ -357,7 +357,7 @@ func (c *column) bindConstant(n int, in *interner, b *bad) {
 		if !null {
 			var err error
 			if v, err = strconv.ParseInt(value, 10, 64); err != nil && n > 0 {
-				b.set(0, "partition folder %s=%s: not an integer", pv.key, value)
+				b.set(0, "partition folder %s=%s: not an integer", pv.Key, value)
 			}
 		}
 		for i := range c.intBuf {
@@ -370,7 +370,7 @@ func (c *column) bindConstant(n int, in *interner, b *bad) {
 		if !null {
 			var err error
 			if v, err = strconv.ParseFloat(value, 64); err != nil && n > 0 {
-				b.set(0, "partition folder %s=%s: not a number", pv.key, value)
+				b.set(0, "partition folder %s=%s: not a number", pv.Key, value)
 			}
 		}
 		for i := range c.floatBuf {
@@ -383,7 +383,7 @@ func (c *column) bindConstant(n int, in *interner, b *bad) {
 		if !null {
 			var err error
 			if v, err = strconv.ParseBool(value); err != nil && n > 0 {
-				b.set(0, "partition folder %s=%s: not a boolean", pv.key, value)
+				b.set(0, "partition folder %s=%s: not a boolean", pv.Key, value)
 			}
 		}
 		for i := range c.bools {
@@ -863,7 +863,7 @@ func (s *scanner) openNext() error {
 			continue
 		}
 		for i := range tf.partitions {
-			if tf.partitions[i].key == c.name {
+			if tf.partitions[i].Key == c.name {
 				c.constant = &tf.partitions[i]
 			}
 		}
