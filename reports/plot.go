@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
@@ -40,9 +41,10 @@ const (
 	plotWidth  = 8 * vg.Inch
 	plotHeight = 6 * vg.Inch
 	plotDPI    = 150
-	// legendWidth is the panel right of the axes that holds the legend, so that it never hides
-	// a curve.
-	legendWidth = 2.6 * vg.Inch
+	// The legend sits in a panel right of the axes, so that it never hides a curve; the panel
+	// is as wide as the longest entry, within these bounds.
+	minLegendWidth = 1.5 * vg.Inch
+	maxLegendWidth = 3.5 * vg.Inch
 )
 
 // PlotPRCurves draws one precision/recall curve per series and writes it to path, as PNG
@@ -109,22 +111,24 @@ func (s *PRSeries) check() error {
 func drawPR(dc draw.Canvas, series []PRSeries) error {
 	p := plot.New()
 	p.Title.Text = "Precision–recall by detector"
-	p.Title.TextStyle.Font.Size = 16
+	p.Title.TextStyle.Font = sans(16)
+	p.Title.Padding = vg.Points(8)
 	p.X.Label.Text = "Recall (share of labelled incidents detected)"
 	p.Y.Label.Text = "Precision (share of alerts that are true)"
 	for _, ax := range []*plot.Axis{&p.X, &p.Y} {
-		ax.Label.TextStyle.Font.Size = 13
-		ax.Tick.Label.Font.Size = 11
+		ax.Label.TextStyle.Font = sans(13)
+		ax.Tick.Label.Font = sans(11)
 		ax.Tick.Marker = plot.ConstantTicks(unitTicks())
 	}
 	grid := plotter.NewGrid()
-	grid.Vertical.Color = color.Gray{Y: 220}
-	grid.Horizontal.Color = color.Gray{Y: 220}
+	grid.Vertical.Color = color.Gray{Y: 205}
+	grid.Horizontal.Color = color.Gray{Y: 205}
 	p.Add(grid)
 
 	legend := plot.NewLegend()
 	legend.Top, legend.Left = true, true
-	legend.TextStyle.Font.Size = 10
+	legend.TextStyle.Font = sans(10)
+	legend.Padding = vg.Points(3)
 	legend.ThumbnailWidth = 0.45 * vg.Inch
 
 	for i, s := range series {
@@ -156,7 +160,7 @@ func drawPR(dc draw.Canvas, series []PRSeries) error {
 			ring.Color = color.Black
 			ring.Radius = vg.Points(6)
 			p.Add(dot, ring)
-			legend.Add(fmt.Sprintf("   min_score %s: P %.3f R %.3f", formatThreshold(m.Threshold), m.Precision, m.Recall), dot, ring)
+			legend.Add(fmt.Sprintf("  min_score %s: P %.3f R %.3f", formatThreshold(m.Threshold), m.Precision, m.Recall), dot, ring)
 		}
 	}
 	if len(series) == 0 {
@@ -167,10 +171,11 @@ func drawPR(dc draw.Canvas, series []PRSeries) error {
 	p.X.Min, p.X.Max = 0, 1
 	p.Y.Min, p.Y.Max = 0, 1.02
 
-	p.Draw(draw.Crop(dc, 0, -legendWidth, 0, 0))
 	pad := vg.Points(10)
-	legendCanvas := draw.Crop(dc, dc.Max.X-dc.Min.X-legendWidth+pad, -pad, pad, -0.6*vg.Inch)
-	legend.Draw(legendCanvas)
+	r := legend.Rectangle(dc)
+	legendWidth := min(max(r.Max.X-r.Min.X+2*pad, minLegendWidth), maxLegendWidth)
+	p.Draw(draw.Crop(dc, 0, -legendWidth, 0, -vg.Points(6)))
+	legend.Draw(draw.Crop(dc, dc.Max.X-dc.Min.X-legendWidth+pad, -pad, pad, -0.6*vg.Inch))
 	return nil
 }
 
@@ -183,6 +188,12 @@ func stepXYs(recall, precision []float64) plotter.XYs {
 		prev = recall[i]
 	}
 	return xys
+}
+
+// sans is the Liberation Sans face bundled with gonum/plot: crisper than the default serif at
+// small sizes.
+func sans(size vg.Length) font.Font {
+	return font.Font{Typeface: "Liberation", Variant: "Sans", Size: size}
 }
 
 func unitTicks() []plot.Tick {
