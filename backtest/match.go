@@ -291,12 +291,21 @@ func Match(alerts []detectors.Alert, incidents []datasets.Incident, cfg MatchCon
 
 // rankAlerts returns the outcomes of the given alerts in decision order, undecided.
 func rankAlerts(alerts []detectors.Alert, indices []int) []AlertOutcome {
-	out := make([]AlertOutcome, len(indices))
+	unsorted := make([]AlertOutcome, len(indices))
 	for i, ai := range indices {
 		a := &alerts[ai]
-		out[i] = AlertOutcome{Index: ai, Key: a.Key(), Symbol: a.Symbol, TS: a.TS, Score: a.Score}
+		unsorted[i] = AlertOutcome{Index: ai, Key: a.Key(), Symbol: a.Symbol, TS: a.TS, Score: a.Score}
 	}
-	sort.Slice(out, func(i, j int) bool { return rankedBefore(&out[i], &out[j]) })
+	// Sort positions rather than the wide structs: swapping ints is far cheaper.
+	order := make([]int, len(unsorted))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(i, j int) bool { return rankedBefore(&unsorted[order[i]], &unsorted[order[j]]) })
+	out := make([]AlertOutcome, len(unsorted))
+	for i, k := range order {
+		out[i] = unsorted[k]
+	}
 	return out
 }
 
@@ -404,7 +413,7 @@ func (x *incidentIndex) eligible(a *detectors.Alert, dst []int) []int {
 		}
 		if len(x.accounts[c]) > 0 {
 			if accounts == nil {
-				accounts = detectors.SortAccounts(append([]string(nil), a.Accounts...))
+				accounts = canonicalAccounts(a.Accounts)
 			}
 			if !overlap(accounts, x.accounts[c]) {
 				continue
@@ -447,6 +456,17 @@ func (x *incidentIndex) ofTypes(types []detectors.IncidentType) []int {
 		return out[i] < out[j]
 	})
 	return out
+}
+
+// canonicalAccounts returns accounts sorted, de-duplicated and without empty ids: the list itself
+// when it already is (as every alert from detectors.Build is), else a sorted copy.
+func canonicalAccounts(accounts []string) []string {
+	for i, a := range accounts {
+		if a == "" || (i > 0 && accounts[i-1] >= a) {
+			return detectors.SortAccounts(append([]string(nil), accounts...))
+		}
+	}
+	return accounts
 }
 
 // overlap reports whether two sorted lists share an element.
