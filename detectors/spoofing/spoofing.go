@@ -17,7 +17,10 @@
 //     min_depth_ratio (an empty band counts as infinitely deep in q's favour);
 //   - it does not cross the spread, and it rests at most max_distance_bp behind the touch;
 //   - the account does not quote two-sided: its own quantity resting on the other side within
-//     depth_band_bp of that side's touch is below max_two_sided_ratio·q.
+//     depth_band_bp of that side's touch is below max_two_sided_ratio·q. Limit orders it places
+//     on the other side while the candidate rests are added to that quantity, and the candidate
+//     is dropped once the sum reaches max_two_sided_ratio·q (a market maker posting its bid a
+//     moment before its ask is still two-sided).
 //
 // A candidate is a spoof when it is cancelled (cancel or expire) within max_lifetime seconds of
 // placement with at most max_filled_fraction of q filled, and the account executed (as maker or
@@ -75,7 +78,7 @@ func init() {
 			{Name: "max_lifetime", Default: 10, Min: 0.001, Max: 86400, Unit: "s", Doc: "a spoof is cancelled within this after placement"},
 			{Name: "max_filled_fraction", Default: 0.25, Min: 0, Max: 1, Unit: "ratio", Doc: "a spoof has at most this fraction filled"},
 			{Name: "min_opposite_ratio", Default: 0.5, Min: 0, Max: 1e6, Unit: "ratio", Doc: "opposite-side executed qty / typical order qty"},
-			{Name: "max_two_sided_ratio", Default: 0.5, Min: 0, Max: 1e6, Unit: "ratio", Doc: "own opposite resting qty / order qty at or above which the account is quoting, not spoofing"},
+			{Name: "max_two_sided_ratio", Default: 0.5, Min: 0, Max: 1e6, Unit: "ratio", Doc: "own opposite-side qty (resting at placement or placed during the life) / order qty at or above which the account is quoting, not spoofing"},
 			{Name: "grace", Default: 1, Min: 0, Max: 3600, Unit: "s", Doc: "opposite executions up to this after the cancel still count"},
 			{Name: "size_scale", Default: 10, Min: 0.1, Max: 1e6, Unit: "ratio", Doc: "size ratio at which the size term reaches 1-1/e"},
 			{Name: "cooldown", Default: 1800, Min: 0, Max: 7 * 86400, Unit: "s", Doc: "after an alert, no new alert for the same account and symbol for this long"},
@@ -115,6 +118,7 @@ type candidate struct {
 	oppositeQty     float64
 	tradeIDs        []int64
 	orderIDs        []int64
+	ownOpposite     float64 // own opposite-side qty resting at placement plus placed during the life
 	sizeRatio       float64
 	depthRatio      float64
 	distanceBP      float64
@@ -192,6 +196,12 @@ func (d *detector) onOrder(ev *detectors.Event, emit detectors.Emit) {
 	switch o.Event {
 	case detectors.OrderNew:
 		if o.Type == detectors.Limit && o.Qty > 0 {
+			// A quote on the other side of a live candidate makes its account two-sided.
+			for _, c := range d.candidates[acctKey{ev.Symbol, o.Account}] {
+				if !c.done && c.cancelled == 0 && c.side == o.Side.Opposite() {
+					c.ownOpposite += o.Qty
+				}
+			}
 			d.considerNew(ev, b)
 			d.learnSize(b, o.Qty)
 		}
@@ -343,6 +353,7 @@ func (d *detector) considerNew(ev *detectors.Event, b *book) {
 	c := &candidate{
 		symbol: ev.Symbol, account: o.Account, orderID: o.OrderID, side: o.Side, qty: o.Qty, price: o.Price,
 		typical: typical, placed: ev.TS, sizeRatio: sizeRatio, depthRatio: depthRatio, distanceBP: distance,
+		ownOpposite: ownOpposite,
 	}
 	if old := d.byOrder[o.OrderID]; old != nil {
 		old.done = true
@@ -404,7 +415,7 @@ func (d *detector) onTrade(ev *detectors.Event, emit detectors.Emit) {
 // evaluate scores a cancelled candidate at now and alerts when it is a spoof scoring min_score.
 func (d *detector) evaluate(c *candidate, now detectors.Micros, emit detectors.Emit) {
 	lifetime := c.cancelled - c.placed
-	if lifetime > d.maxLifetime || c.filled > d.maxFilled*c.qty {
+	if lifetime > d.maxLifetime || c.filled > d.maxFilled*c.qty || c.ownOpposite >= d.maxTwoSided*c.qty {
 		c.done = true
 		return
 	}

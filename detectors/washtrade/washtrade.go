@@ -13,13 +13,16 @@
 //	v        = Σ notional / typical trade notional of the symbol (each trade's ratio taken when it
 //	           happened; typical = exp of an EWMA of log(price·qty) over the symbol's trades that
 //	           are not self-trades, half-life `typical_halflife` trades)
-//	score    = sqrt( (1 − exp(−n/count_scale)) · (1 − exp(−v/volume_scale)) )
+//	share    = the owner's self-trade notional / all notional it traded in the symbol, both
+//	           decayed exponentially with time constant `window` (a market maker whose hedge
+//	           hits its own quote twice has a share near 0; a wash trader's is near 1)
+//	score    = sqrt( (1 − exp(−n/count_scale)) · (1 − exp(−v/volume_scale)) ) · share^share_exponent
 //
 // and raises one alert the first time the score reaches min_score, unless an alert for the same
 // (symbol, owner) was raised less than `cooldown` seconds before. The burst's trades are then
-// forgotten, so a later alert needs fresh self-trades. One accidental self-match of a normal size
-// scores about 0.23 (n=1, v=1), below the default min_score of 0.5; three self-trades of a
-// typical size score 0.53.
+// forgotten, so a later alert needs fresh self-trades. For an owner that trades only with itself
+// (share 1), one self-match of a typical size scores 0.23 (n=1, v=1), below the default min_score
+// of 0.5, and three score 0.53.
 //
 // The alert's accounts are every account on either side of the burst's trades; its window runs
 // from the first to the last of them; its evidence lists their trade ids and order ids and the
@@ -27,11 +30,13 @@
 //
 // # State
 //
-// Per symbol: one float (the typical notional). Per (symbol, owner) with a self-trade in the last
-// `window` seconds or an alert in the last `cooldown` seconds: the burst, capped at
-// `max_burst_trades` trades (older ones are dropped from the evidence and the score). Every
-// `window` seconds of event time, owners with neither are forgotten; at most `max_owners` are
-// tracked, and self-trades of new owners beyond that are ignored until a sweep frees room.
+// Per symbol: one float (the typical notional). Per (symbol, owner) that traded in the last
+// 5·window seconds: two decayed sums (total and self-trade notional). Per (symbol, owner) with a
+// self-trade in the last `window` seconds or an alert in the last `cooldown` seconds: the burst,
+// capped at `max_burst_trades` trades (older ones are dropped from the evidence and the score).
+// Every `window` seconds of event time, entries past those horizons are forgotten. At most
+// `max_owners` of each are tracked: self-trades of new owners beyond that are ignored, and an
+// owner whose volume could not be tracked counts as share 1, until a sweep frees room.
 package washtrade
 
 import (
@@ -51,8 +56,8 @@ func init() {
 		Summary: "bursts of trades with the same account or owner group on both sides",
 		Doc: "A self-trade has the same account, or two accounts of the same owner_group, as maker and taker. " +
 			"Per (symbol, owner) the self-trades of the last `window` seconds are scored " +
-			"sqrt((1-exp(-n/count_scale))·(1-exp(-v/volume_scale))), n their count and v their notional in " +
-			"typical trade notionals; an alert fires when the score first reaches min_score, at most once per cooldown.",
+			"sqrt((1-exp(-n/count_scale))·(1-exp(-v/volume_scale)))·share^share_exponent, n their count, v their notional in " +
+			"typical trade notionals and share the owner's self-trade share of its decayed traded notional; an alert fires when the score first reaches min_score, at most once per cooldown.",
 		Needs:           []detectors.Kind{detectors.KindTrade},
 		NeedsAccounts:   true,
 		DefaultMinScore: 0.5,
@@ -61,6 +66,7 @@ func init() {
 			{Name: "cooldown", Default: 1800, Min: 0, Max: 7 * 86400, Unit: "s", Doc: "after an alert, no new alert for the same owner and symbol for this long"},
 			{Name: "count_scale", Default: 3, Min: 0.1, Max: 1000, Unit: "count", Doc: "self-trade count at which the count term reaches 1-1/e"},
 			{Name: "volume_scale", Default: 5, Min: 0.01, Max: 1e6, Unit: "ratio", Doc: "burst notional, in typical trade notionals, at which the volume term reaches 1-1/e"},
+			{Name: "share_exponent", Default: 0.5, Min: 0, Max: 10, Unit: "ratio", Doc: "weight of the owner's self-trade share of its volume in the score (0: ignore the share)"},
 			{Name: "typical_halflife", Default: 500, Min: 1, Max: 1e7, Unit: "count", Doc: "half-life, in trades, of the typical trade notional's EWMA"},
 			{Name: "same_owner_group", Default: 1, Min: 0, Max: 1, Bool: true, Unit: "bool", Doc: "also count trades between two accounts of one owner_group (0: same account only)"},
 			{Name: "max_burst_trades", Default: 1000, Min: 1, Max: 1e6, Integer: true, Unit: "count", Doc: "cap on the trades kept per burst"},
@@ -87,11 +93,22 @@ type burst struct {
 	alerted   bool
 }
 
-type key struct{ symbol, owner string }
+// key names an owner in a symbol: an owner group, or an account without one.
+type key struct {
+	symbol, owner string
+	group         bool
+}
+
+// flow is an owner's traded notional in a symbol, decayed with time constant window.
+type flow struct {
+	total, self float64
+	last        detectors.Micros
+}
 
 type detector struct {
 	window, cooldown            detectors.Micros
 	countScale, volumeScale     float64
+	shareExponent               float64
 	alpha                       float64
 	sameGroup                   bool
 	maxBurst, maxOwners         int
@@ -99,24 +116,27 @@ type detector struct {
 	owner                       map[string]string // account -> owner group, from Env
 	typical                     map[string]float64
 	bursts                      map[key]*burst
+	flows                       map[key]*flow
 	nextSweep                   detectors.Micros
 	ownersDropped, tradesCapped int64
 }
 
 func newDetector(p detectors.Params, env detectors.Env) (detectors.Detector, error) {
 	d := &detector{
-		window:      p.Duration("window"),
-		cooldown:    p.Duration("cooldown"),
-		countScale:  p.Get("count_scale"),
-		volumeScale: p.Get("volume_scale"),
-		alpha:       1 - math.Exp2(-1/p.Get("typical_halflife")),
-		sameGroup:   p.Bool("same_owner_group"),
-		maxBurst:    p.Int("max_burst_trades"),
-		maxOwners:   p.Int("max_owners"),
-		minScore:    p.Get(detectors.MinScoreParam),
-		owner:       map[string]string{},
-		typical:     map[string]float64{},
-		bursts:      map[key]*burst{},
+		window:        p.Duration("window"),
+		cooldown:      p.Duration("cooldown"),
+		countScale:    p.Get("count_scale"),
+		volumeScale:   p.Get("volume_scale"),
+		shareExponent: p.Get("share_exponent"),
+		alpha:         1 - math.Exp2(-1/p.Get("typical_halflife")),
+		sameGroup:     p.Bool("same_owner_group"),
+		maxBurst:      p.Int("max_burst_trades"),
+		maxOwners:     p.Int("max_owners"),
+		minScore:      p.Get(detectors.MinScoreParam),
+		owner:         map[string]string{},
+		typical:       map[string]float64{},
+		bursts:        map[key]*burst{},
+		flows:         map[key]*flow{},
 	}
 	for id, a := range env.Accounts {
 		if a.OwnerGroup != "" {
@@ -126,22 +146,39 @@ func newDetector(p detectors.Params, env detectors.Env) (detectors.Detector, err
 	return d, nil
 }
 
-// ownerOf returns the owner both accounts share, if any.
-func (d *detector) ownerOf(maker, taker string) (string, bool) {
-	if maker == "" || taker == "" {
-		return "", false
+// ownerKey returns the owner of an account in a symbol: its owner group, or the account itself.
+func (d *detector) ownerKey(symbol, account string) key {
+	if g := d.owner[account]; g != "" {
+		return key{symbol, g, true}
 	}
-	gm, gt := d.owner[maker], d.owner[taker]
-	if maker == taker {
-		if gm != "" {
-			return "group:" + gm, true
+	return key{symbol, account, false}
+}
+
+// addFlow adds a trade's notional to an owner's decayed totals and returns the owner's
+// self-trade share, or 1 when the owner cannot be tracked (max_owners reached).
+func (d *detector) addFlow(k key, now detectors.Micros, notional float64, self bool) float64 {
+	f := d.flows[k]
+	if f == nil {
+		if len(d.flows) >= d.maxOwners {
+			return 1
 		}
-		return "account:" + maker, true
+		f = &flow{last: now}
+		d.flows[k] = f
 	}
-	if d.sameGroup && gm != "" && gm == gt {
-		return "group:" + gm, true
+	if now > f.last {
+		decay := math.Exp(-float64(now-f.last) / float64(d.window))
+		f.total *= decay
+		f.self *= decay
+		f.last = now
 	}
-	return "", false
+	f.total += notional
+	if self {
+		f.self += notional
+	}
+	if f.total <= 0 {
+		return 1
+	}
+	return math.Min(1, f.self/f.total)
 }
 
 // score is the burst score of n self-trades worth v typical notionals.
@@ -157,10 +194,18 @@ func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 		d.sweep(ev.TS)
 	}
 	t := &ev.Trade
+	if t.MakerAccount == "" || t.TakerAccount == "" {
+		return // public data: no accounts, nothing to relate
+	}
 	notional := math.Abs(t.Price * t.Qty)
-	owner, self := d.ownerOf(t.MakerAccount, t.TakerAccount)
+	km, kt := d.ownerKey(ev.Symbol, t.MakerAccount), d.ownerKey(ev.Symbol, t.TakerAccount)
+	self := t.MakerAccount == t.TakerAccount || (km.group && km == kt && d.sameGroup)
 	logTypical, seen := d.typical[ev.Symbol]
 	if !self {
+		d.addFlow(km, ev.TS, notional, false)
+		if kt != km {
+			d.addFlow(kt, ev.TS, notional, false)
+		}
 		if notional > 0 {
 			if !seen {
 				d.typical[ev.Symbol] = math.Log(notional)
@@ -170,6 +215,11 @@ func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 		}
 		return
 	}
+	k := km
+	if t.MakerAccount == t.TakerAccount && !km.group {
+		k = key{ev.Symbol, t.MakerAccount, false}
+	}
+	share := d.addFlow(k, ev.TS, notional, true)
 	typical := notional
 	if seen {
 		typical = math.Exp(logTypical)
@@ -178,7 +228,6 @@ func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 	if typical > 0 {
 		ratio = notional / typical
 	}
-	k := key{ev.Symbol, owner}
 	b := d.bursts[k]
 	if b == nil {
 		if len(d.bursts) >= d.maxOwners {
@@ -218,7 +267,7 @@ func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 		}
 	}
 	n := len(b.trades)
-	s := d.score(n, v)
+	s := d.score(n, v) * math.Pow(share, d.shareExponent)
 	if s < d.minScore {
 		return
 	}
@@ -226,7 +275,7 @@ func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 		Symbol: ev.Symbol, TS: ev.TS, WindowStart: b.trades[0].ts, WindowEnd: ev.TS, Score: s,
 		Evidence: detectors.Evidence{Features: map[string]float64{
 			"self_trades": float64(n), "same_account_trades": float64(sameAccount), "notional": sumNotional,
-			"volume_ratio": v, "typical_notional": typical,
+			"volume_ratio": v, "typical_notional": typical, "self_share": share,
 		}},
 	}
 	for i := range b.trades {
@@ -263,6 +312,12 @@ func (d *detector) sweep(now detectors.Micros) {
 	for k, b := range d.bursts {
 		if b.lastTrade < now-d.window && (!b.alerted || b.lastAlert < now-d.cooldown) {
 			delete(d.bursts, k)
+		}
+	}
+	// After 5 time constants a flow keeps under 1% of its weight.
+	for k, f := range d.flows {
+		if f.last < now-5*d.window {
+			delete(d.flows, k)
 		}
 	}
 	d.nextSweep = now + d.window
