@@ -3,6 +3,7 @@
 package all
 
 import (
+	_ "github.com/fds-dev/fds/detectors/pumpdump"  // pump_and_dump
 	_ "github.com/fds-dev/fds/detectors/spoofing"  // spoofing
 	_ "github.com/fds-dev/fds/detectors/washtrade" // wash_trade
 )

@@ -1,0 +1,512 @@
+// Package pumpdump is the pump_and_dump detector: a symbol-level detector of the coordinated buying
+// bursts of Telegram pump groups, from public trades alone (no account ids needed), after La Morgia
+// et al. 2020, "Pump and dumps in the Bitcoin era".
+//
+// # Definition
+//
+// Time is cut into chunks of `chunk` seconds aligned to the epoch. A rush order is the set of trades
+// of one symbol with the same taker side in the same millisecond (one aggressive order sweeping the
+// book prints several trades at once; pump participants send market buys all at once). For each
+// symbol and chunk the detector aggregates the buy rush orders R, the trades T, the traded notional
+// V (price·qty) and the highest price H. Each is compared with a rolling baseline: the chunks of the
+// previous `baseline` seconds (empty chunks count as zeros), kept as running sums in a ring buffer:
+//
+//	zR = (R − mean R) / (sd R + 1)     zT = (T − mean T) / (sd T + 1)
+//	zV = (V − mean V) / (sd V + mean V + ε)    (the +1 and +mean floors keep a quiet
+//	                                             baseline from turning one trade into z=∞)
+//	ret = H / P − 1                    P = the last price before the chunk
+//
+// The suspicion of a chunk rises with each: every factor is squashed into [0, 1) and the score is
+// their weighted geometric mean
+//
+//	score = (sR^2 · sT · sV · sP)^(1/5),   sX = 1 − exp(−max(zX, 0)/z_scale),  sP = 1 − exp(−max(ret, 0)/return_scale)
+//
+// (rush orders weigh double: they are what sets a pump apart from an ordinary busy minute), and is
+// 0 unless the chunk has at least `min_rush_orders` buy rush orders, buy rush orders outnumber sell
+// rush orders, and ret ≥ `min_return`. A chunk is scored when it closes, i.e. at the first event
+// whose time is at or after the chunk's end (any symbol: time is global), which is the alert's
+// TS. Consecutive scoring chunks are one burst; the detector raises one alert per burst, at its
+// first chunk whose score reaches min_score, then stays silent on that symbol for `cooldown`
+// seconds. No alert is raised before `warmup` seconds of the symbol's history are in the
+// baseline.
+//
+// Evidence: the features rush_orders, trades, notional, return, z_rush, z_trades, z_notional,
+// baseline_rush_mean, baseline_trades_mean and baseline_notional_mean, and the ids of up to 50
+// trades of the chunk. When trades carry accounts, the alert's accounts are those that bought
+// (net, as taker or maker) at least `accumulation_share` of the symbol's net bought quantity during
+// the baseline before the burst and sold during the burst chunk: who accumulated and sold into
+// the pump. On public data the alert has no accounts.
+//
+// # State
+//
+// Per symbol: a ring of baseline/chunk chunk aggregates (576 for the defaults), the open chunk
+// and, only when trades carry accounts, net positions of at most `max_accounts` accounts over
+// the baseline (the oldest-updated are evicted beyond that).
+package pumpdump
+
+import (
+	"math"
+	"sort"
+
+	"github.com/fds-dev/fds/detectors"
+)
+
+// Name is the detector's registry name.
+const Name = "pump_and_dump"
+
+// maxEvidenceTrades caps the trade ids kept as evidence of one chunk.
+const maxEvidenceTrades = 50
+
+func init() {
+	detectors.Register(detectors.Spec{
+		Name:    Name,
+		Type:    detectors.PumpAndDump,
+		Summary: "bursts of buy rush orders, trades, notional and price against the symbol's rolling baseline",
+		Doc: "Per symbol and `chunk`-second chunk: buy rush orders R (same-millisecond same-side trades as one order), " +
+			"trades T, notional V and return of the high over the last price before the chunk, against the previous " +
+			"`baseline` seconds of chunks. z-scores with floors, each squashed 1-exp(-z/z_scale); score = weighted " +
+			"geometric mean (rush orders double). One alert per burst at the first chunk reaching min_score, then " +
+			"`cooldown` seconds of silence. Accounts (when trades carry them): who accumulated before and sold into the burst.",
+		Needs:           []detectors.Kind{detectors.KindTrade},
+		DefaultMinScore: 0.6,
+		Params: []detectors.ParamSpec{
+			{Name: "chunk", Default: 25, Min: 1, Max: 3600, Unit: "s", Doc: "length of the chunks trades are aggregated in (La Morgia et al. use 5, 15 and 25 s)"},
+			{Name: "baseline", Default: 4 * 3600, Min: 60, Max: 7 * 86400, Unit: "s", Doc: "the rolling baseline: chunks of this many seconds before the scored one"},
+			{Name: "warmup", Default: 1800, Min: 0, Max: 7 * 86400, Unit: "s", Doc: "no alert before the symbol has this much history"},
+			{Name: "cooldown", Default: 3600, Min: 0, Max: 7 * 86400, Unit: "s", Doc: "silence on a symbol after an alert"},
+			{Name: "min_rush_orders", Default: 5, Min: 1, Max: 1e6, Unit: "count", Integer: true, Doc: "buy rush orders a chunk needs to be scored"},
+			{Name: "min_return", Default: 0.01, Min: 0, Max: 100, Unit: "ratio", Doc: "rise of the chunk's high over the last price before it that a chunk needs to be scored"},
+			{Name: "z_scale", Default: 10, Min: 0.01, Max: 1e6, Unit: "ratio", Doc: "z-score at which a count factor reaches 1-1/e"},
+			{Name: "return_scale", Default: 0.05, Min: 1e-6, Max: 100, Unit: "ratio", Doc: "return at which the price factor reaches 1-1/e"},
+			{Name: "accumulation_share", Default: 0.05, Min: 0, Max: 1, Unit: "ratio", Doc: "share of the baseline's net buying an account needs to be named as an accumulator"},
+			{Name: "max_accounts", Default: 10000, Min: 1, Max: 1e7, Unit: "count", Integer: true, Doc: "accounts tracked per symbol for the evidence"},
+		},
+		New: func(p detectors.Params, env detectors.Env) (detectors.Detector, error) { return New(p), nil },
+	})
+}
+
+// Detector is the pump_and_dump detector.
+type Detector struct {
+	chunk, baseline, warmup, cooldown detectors.Micros
+	minRush                           int
+	minReturn, zScale, returnScale    float64
+	minScore                          float64
+	accShare                          float64
+	maxAccounts                       int
+	ringLen                           int
+
+	symbols map[string]*symbolState
+	// dirty lists the symbols with trades in the open chunk, in first-trade order.
+	dirty   []*symbolState
+	chunkID int64
+	started bool
+	lastTS  detectors.Micros
+
+	// onChunk, when set (tests, tuning), receives every scored chunk.
+	onChunk func(sym string, start detectors.Micros, f Features)
+}
+
+// New builds the detector from resolved parameters.
+func New(p detectors.Params) *Detector {
+	d := &Detector{
+		chunk:       p.Duration("chunk"),
+		baseline:    p.Duration("baseline"),
+		warmup:      p.Duration("warmup"),
+		cooldown:    p.Duration("cooldown"),
+		minRush:     p.Int("min_rush_orders"),
+		minReturn:   p.Get("min_return"),
+		zScale:      p.Get("z_scale"),
+		returnScale: p.Get("return_scale"),
+		minScore:    p.Get(detectors.MinScoreParam),
+		accShare:    p.Get("accumulation_share"),
+		maxAccounts: p.Int("max_accounts"),
+		symbols:     map[string]*symbolState{},
+	}
+	if d.chunk <= 0 {
+		d.chunk = detectors.Second
+	}
+	d.ringLen = int(max(1, d.baseline/d.chunk))
+	return d
+}
+
+// Features are the figures of one scored chunk.
+type Features struct {
+	RushOrders, SellRushOrders, Trades int
+	Notional, High, Reference, Return  float64
+	ZRush, ZTrades, ZNotional          float64
+	MeanRush, MeanTrades, MeanNotional float64
+	History                            detectors.Micros
+	Score                              float64
+}
+
+// chunkAgg aggregates one symbol's open chunk.
+type chunkAgg struct {
+	rushBuys, rushSells, trades int
+	notional, high              float64
+	lastMs                      int64
+	lastSide                    detectors.Side
+	first, last                 float64
+	tradeIDs                    []int64
+	firstTS                     detectors.Micros
+	// delta is each account's net bought quantity in this chunk (only when trades carry accounts).
+	delta map[string]float64
+}
+
+type stat struct {
+	rush, trades, notional float64
+}
+
+type symbolState struct {
+	name string
+	ring []stat
+	// next is the ring slot of chunk `pushed+1`; filled counts valid slots.
+	next, filled int
+	pushed       int64 // id of the last chunk pushed into the ring
+	hasPushed    bool
+	sum, sumSq   stat
+	firstTS      detectors.Micros
+	lastPrice    float64
+	cur          chunkAgg
+	quietUntil   detectors.Micros
+	// burstChunk is the id of the last chunk of the current burst (scoring >= min_score, or
+	// suppressed by the cooldown); a chunk right after it continues the burst.
+	burstChunk int64
+	inBurst    bool
+	accounts   *accountBook
+}
+
+// OnEvent implements detectors.Detector.
+func (d *Detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
+	d.lastTS = ev.TS
+	id := floorDiv(ev.TS, d.chunk)
+	if !d.started {
+		d.chunkID, d.started = id, true
+	}
+	if id > d.chunkID {
+		d.closeChunks(ev.TS, emit)
+		d.chunkID = id
+	}
+	if ev.Kind != detectors.KindTrade {
+		return
+	}
+	s := d.symbols[ev.Symbol]
+	if s == nil {
+		s = &symbolState{name: ev.Symbol, ring: make([]stat, d.ringLen), firstTS: ev.TS}
+		d.symbols[ev.Symbol] = s
+	}
+	t := &ev.Trade
+	c := &s.cur
+	if c.trades == 0 {
+		d.dirty = append(d.dirty, s)
+		if s.hasPushed && id-s.pushed > int64(d.ringLen) {
+			// A gap longer than the baseline (two data windows of one symbol months apart):
+			// the history starts again, warm-up included.
+			s.firstTS = ev.TS
+		}
+		c.firstTS = ev.TS
+		c.first = t.Price
+		c.lastMs = math.MinInt64
+	}
+	c.last = t.Price
+	ms := floorDiv(ev.TS, detectors.Millisecond)
+	if ms != c.lastMs || t.TakerSide != c.lastSide {
+		if t.TakerSide == detectors.Buy {
+			c.rushBuys++
+		} else {
+			c.rushSells++
+		}
+		c.lastMs, c.lastSide = ms, t.TakerSide
+	}
+	c.trades++
+	c.notional += t.Price * t.Qty
+	c.high = max(c.high, t.Price)
+	if len(c.tradeIDs) < maxEvidenceTrades {
+		c.tradeIDs = append(c.tradeIDs, t.TradeID)
+	}
+	if t.TakerAccount != "" || t.MakerAccount != "" {
+		d.trackAccounts(s, ev)
+	}
+}
+
+// Flush implements detectors.Detector: the open chunk is scored at the last event's time.
+func (d *Detector) Flush(emit detectors.Emit) {
+	if d.started {
+		d.closeChunks(d.lastTS, emit)
+	}
+}
+
+// closeChunks scores the open chunk of every symbol that traded in it and pushes it into the
+// symbol's baseline.
+func (d *Detector) closeChunks(now detectors.Micros, emit detectors.Emit) {
+	for _, s := range d.dirty {
+		d.score(s, now, emit)
+		d.push(s)
+		s.lastPrice = s.cur.last
+		s.cur = chunkAgg{tradeIDs: s.cur.tradeIDs[:0]}
+	}
+	d.dirty = d.dirty[:0]
+}
+
+// push adds the closed chunk to the ring, first zero-filling the empty chunks since the last push.
+func (d *Detector) push(s *symbolState) {
+	if s.hasPushed {
+		gap := d.chunkID - s.pushed - 1
+		if gap >= int64(d.ringLen) {
+			s.next, s.filled, s.sum, s.sumSq = 0, 0, stat{}, stat{}
+			clear(s.ring)
+		} else {
+			for i := int64(0); i < gap; i++ {
+				s.add(stat{}, d.ringLen)
+			}
+		}
+	}
+	c := &s.cur
+	s.add(stat{rush: float64(c.rushBuys), trades: float64(c.trades), notional: c.notional}, d.ringLen)
+	s.pushed, s.hasPushed = d.chunkID, true
+}
+
+func (s *symbolState) add(x stat, n int) {
+	if s.filled == n {
+		old := s.ring[s.next]
+		s.sum.rush -= old.rush
+		s.sum.trades -= old.trades
+		s.sum.notional -= old.notional
+		s.sumSq.rush -= old.rush * old.rush
+		s.sumSq.trades -= old.trades * old.trades
+		s.sumSq.notional -= old.notional * old.notional
+	} else {
+		s.filled++
+	}
+	s.ring[s.next] = x
+	s.next = (s.next + 1) % n
+	s.sum.rush += x.rush
+	s.sum.trades += x.trades
+	s.sum.notional += x.notional
+	s.sumSq.rush += x.rush * x.rush
+	s.sumSq.trades += x.trades * x.trades
+	s.sumSq.notional += x.notional * x.notional
+}
+
+// baseline returns the mean and standard deviation of the ring over the baseline period: the
+// chunks between the last push and the scored chunk are empty and count as zeros.
+func (d *Detector) baselineStats(s *symbolState) (mean, sd stat) {
+	n := float64(d.ringLen)
+	gap := d.chunkID - s.pushed - 1
+	if !s.hasPushed || gap >= int64(d.ringLen) {
+		return stat{}, stat{}
+	}
+	// The ring holds `filled` chunks; the `gap` empty chunks since push out as many old ones.
+	// Approximating them as still present biases the mean by at most gap/ringLen of one old
+	// chunk: exact when the ring is not full, and rare otherwise (a long quiet spell).
+	var sum, sq stat = s.sum, s.sumSq
+	if s.filled < d.ringLen {
+		n = float64(min(s.filled+int(gap), d.ringLen))
+	}
+	if n <= 0 {
+		return stat{}, stat{}
+	}
+	mean = stat{sum.rush / n, sum.trades / n, sum.notional / n}
+	sd = stat{
+		math.Sqrt(max(sq.rush/n-mean.rush*mean.rush, 0)),
+		math.Sqrt(max(sq.trades/n-mean.trades*mean.trades, 0)),
+		math.Sqrt(max(sq.notional/n-mean.notional*mean.notional, 0)),
+	}
+	return mean, sd
+}
+
+// Score computes a chunk's score from its features: see the package doc.
+func (d *Detector) Score(f *Features) float64 {
+	if f.RushOrders < d.minRush || f.Return < d.minReturn {
+		return 0
+	}
+	sq := func(z float64) float64 { return 1 - math.Exp(-max(z, 0)/d.zScale) }
+	sR, sT, sV := sq(f.ZRush), sq(f.ZTrades), sq(f.ZNotional)
+	sP := 1 - math.Exp(-max(f.Return, 0)/d.returnScale)
+	return math.Pow(sR*sR*sT*sV*sP, 1.0/5)
+}
+
+func (d *Detector) features(s *symbolState) Features {
+	c := &s.cur
+	mean, sd := d.baselineStats(s)
+	f := Features{
+		RushOrders: c.rushBuys, SellRushOrders: c.rushSells, Trades: c.trades,
+		Notional: c.notional, High: c.high, Reference: s.lastPrice,
+		MeanRush: mean.rush, MeanTrades: mean.trades, MeanNotional: mean.notional,
+		History: c.firstTS - s.firstTS,
+	}
+	if f.Reference <= 0 {
+		f.Reference = c.first
+	}
+	if f.Reference > 0 {
+		f.Return = c.high/f.Reference - 1
+	}
+	f.ZRush = (float64(c.rushBuys) - mean.rush) / (sd.rush + 1)
+	f.ZTrades = (float64(c.trades) - mean.trades) / (sd.trades + 1)
+	// The chunk's own mean trade notional floors the spread: with an empty baseline zV is
+	// about the trade count, as zT is, instead of infinite.
+	f.ZNotional = (c.notional - mean.notional) / (sd.notional + mean.notional + c.notional/float64(c.trades))
+	f.Score = d.Score(&f)
+	return f
+}
+
+func (d *Detector) score(s *symbolState, now detectors.Micros, emit detectors.Emit) {
+	f := d.features(s)
+	if d.onChunk != nil {
+		d.onChunk(s.name, d.chunkID*d.chunk, f)
+	}
+	continues := s.inBurst && d.chunkID == s.burstChunk+1
+	if f.Score < d.minScore || f.History < d.warmup {
+		s.inBurst = false
+		return
+	}
+	s.inBurst, s.burstChunk = true, d.chunkID
+	if continues || s.cur.firstTS < s.quietUntil {
+		return
+	}
+	s.quietUntil = s.cur.firstTS + d.cooldown
+	start := d.chunkID * d.chunk
+	a := detectors.Alert{
+		Symbol:      s.name,
+		TS:          now,
+		WindowStart: start,
+		WindowEnd:   start + d.chunk,
+		Score:       f.Score,
+		Evidence: detectors.Evidence{
+			TradeIDs: append([]int64(nil), s.cur.tradeIDs...),
+			Features: map[string]float64{
+				"rush_orders":            float64(f.RushOrders),
+				"sell_rush_orders":       float64(f.SellRushOrders),
+				"trades":                 float64(f.Trades),
+				"notional":               f.Notional,
+				"return":                 f.Return,
+				"z_rush":                 f.ZRush,
+				"z_trades":               f.ZTrades,
+				"z_notional":             f.ZNotional,
+				"baseline_rush_mean":     f.MeanRush,
+				"baseline_trades_mean":   f.MeanTrades,
+				"baseline_notional_mean": f.MeanNotional,
+			},
+		},
+	}
+	if s.accounts != nil {
+		a.Accounts = s.accounts.accumulators(s.cur.delta, d.accShare)
+		if len(a.Accounts) > 0 {
+			a.Evidence.Note = "accounts accumulated before the burst and sold into it"
+		}
+	}
+	emit(a)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// accountBook tracks accounts' net bought quantity of one symbol over the baseline, as an
+// exponentially decaying sum (time constant = baseline) so that it needs no per-trade history.
+type accountBook struct {
+	net map[string]*netPos
+	tau float64
+	max int
+}
+
+type netPos struct {
+	qty float64
+	at  detectors.Micros
+}
+
+func (d *Detector) trackAccounts(s *symbolState, ev *detectors.Event) {
+	if s.accounts == nil {
+		s.accounts = &accountBook{net: map[string]*netPos{}, tau: float64(d.baseline), max: d.maxAccounts}
+	}
+	t := &ev.Trade
+	buyer, seller := t.TakerAccount, t.MakerAccount
+	if t.TakerSide == detectors.Sell {
+		buyer, seller = seller, buyer
+	}
+	if s.cur.delta == nil {
+		s.cur.delta = map[string]float64{}
+	}
+	for _, side := range [2]struct {
+		acct string
+		qty  float64
+	}{{buyer, t.Qty}, {seller, -t.Qty}} {
+		if side.acct == "" {
+			continue
+		}
+		s.accounts.add(side.acct, side.qty, ev.TS)
+		if len(s.cur.delta) < d.maxAccounts {
+			s.cur.delta[side.acct] += side.qty
+		}
+	}
+}
+
+func (b *accountBook) decayed(p *netPos, now detectors.Micros) float64 {
+	return p.qty * math.Exp(-float64(now-p.at)/b.tau)
+}
+
+func (b *accountBook) add(acct string, qty float64, now detectors.Micros) {
+	if acct == "" {
+		return
+	}
+	p := b.net[acct]
+	if p == nil {
+		if len(b.net) >= b.max {
+			b.evict()
+		}
+		p = &netPos{at: now}
+		b.net[acct] = p
+	}
+	p.qty = b.decayed(p, now) + qty
+	p.at = now
+}
+
+// evict drops the least recently updated half of the accounts (ties by name, for determinism).
+func (b *accountBook) evict() {
+	type kv struct {
+		k  string
+		at detectors.Micros
+	}
+	all := make([]kv, 0, len(b.net))
+	for k, p := range b.net {
+		all = append(all, kv{k, p.at})
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].at != all[j].at {
+			return all[i].at < all[j].at
+		}
+		return all[i].k < all[j].k
+	})
+	for _, e := range all[:len(all)/2+1] {
+		delete(b.net, e.k)
+	}
+}
+
+// accumulators are the accounts that sold in the burst chunk (negative delta) and, before it,
+// held a net bought position of at least share of the total held by every net buyer.
+func (b *accountBook) accumulators(delta map[string]float64, share float64) []string {
+	pre := func(acct string) float64 {
+		p := b.net[acct]
+		if p == nil {
+			return 0
+		}
+		return p.qty - delta[acct]
+	}
+	var total float64
+	for acct := range b.net {
+		if q := pre(acct); q > 0 {
+			total += q
+		}
+	}
+	var out []string
+	for acct, dq := range delta {
+		if q := pre(acct); dq < 0 && q > 0 && q >= share*total {
+			out = append(out, acct)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
