@@ -148,7 +148,7 @@ const (
 	mmLevelGapBP         = 2.0
 	markInterval         = detectors.Second
 	fundingInterval      = 8 * detectors.Hour
-	eventsPerActivitySec = 100.0 // measured events per second of a symbol of activity 1, see calibrate test
+	eventsPerActivitySec = 117.0 // measured: events per second of market per unit of activity (default preset)
 	episodeMarginSeconds = 30
 )
 

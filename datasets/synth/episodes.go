@@ -357,7 +357,17 @@ func (g *Generator) planSpoof(r *rand.Rand, t0 detectors.Micros, sym int32) *epi
 		}})
 		oppLo, oppHi := p.spoofOppMin, p.spoofOppMax
 		ep.steps = append(ep.steps, step{t: placed + secs(uniform(r, 0.2, life-0.2)), do: func(g *Generator, ep *episode, s *symState, t detectors.Micros) {
-			if spoofID != 0 && g.marketOrder(s, t, spoofer, realSide, g.uniformLots(s, oppLo, oppHi), true) > 0 {
+			if spoofID == 0 {
+				return
+			}
+			// A spoofer wants no fill: if the market came to its order, it pulls it before
+			// trading the other side (and so never trades with itself).
+			if o := s.book.byID[spoofID]; o != nil {
+				if best, _ := s.book.best(spoofSide); best == o.price {
+					g.cancel(s, t, spoofID)
+				}
+			}
+			if g.marketOrder(s, t, spoofer, realSide, g.uniformLots(s, oppLo, oppHi), true) > 0 {
 				ep.mark(t)
 			}
 		}})
