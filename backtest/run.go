@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/fds-dev/fds/datasets"
@@ -89,171 +90,241 @@ var Version = "0.1.0-dev"
 // tables through them in event-time order, matches the alerts to the dataset's labels and
 // computes the metrics. It writes nothing; see WriteRunFolder.
 func Run(ctx context.Context, opts Options) (*Result, error) {
-	notice := opts.Notice
-	if notice == nil {
-		notice = func(string) {}
-	}
-	timings := map[string]float64{}
-	t0 := time.Now()
 	cfg := opts.Config
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	ds, err := datasets.Open(opts.DataDir)
-	if err != nil {
-		return nil, err
-	}
-	res := &Result{Config: cfg}
-	res.Manifest = Manifest{SchemaVersion: 1, FDSVersion: Version, DataDir: opts.DataDir,
-		Tables: map[string]Rows{}, TimingsSeconds: timings, Notices: []string{}}
-	note := func(s string) {
-		res.Manifest.Notices = append(res.Manifest.Notices, s)
-		notice(s)
-	}
-
-	// Reference data and detectors.
-	env := detectors.Env{Accounts: map[string]detectors.Account{}}
-	if ds.Has(datasets.TableAccounts) {
-		if env.Accounts, err = ds.Accounts(); err != nil {
-			return nil, err
-		}
-	}
-	res.Params, err = cfg.Effective()
-	if err != nil {
-		return nil, err
-	}
 	names := cfg.DetectorNames()
-	res.Manifest.Detectors = names
+	s, err := openSession(opts, names)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	res := &Result{Config: cfg}
+	if res.Params, err = cfg.Effective(); err != nil {
+		return nil, err
+	}
 	instances := make([]Instance, 0, len(names))
-	needed := map[detectors.Kind]bool{}
 	for _, n := range names {
-		spec, _ := detectors.Lookup(n)
-		if spec.NeedsAccounts && !ds.Has(datasets.TableAccounts) {
-			note(fmt.Sprintf("detector %s uses the accounts table, which %s lacks: it links accounts by id only", n, opts.DataDir))
-		}
-		d, _, err := detectors.Build(n, cfg.Detectors[n], env)
+		d, _, err := detectors.Build(n, cfg.Detectors[n], s.env)
 		if err != nil {
 			return nil, err
 		}
 		instances = append(instances, Instance{ID: n, Detector: d})
+	}
+	if err := s.openSources(ctx); err != nil {
+		return nil, err
+	}
+	stats, err := s.replay(ctx, func(next func() (*detectors.Event, error), progress func(int64)) (ReplayStats, error) {
+		return Replay(ctx, next, instances, func(i int, a detectors.Alert) {
+			res.Alerts = append(res.Alerts, a)
+		}, progress)
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Stats = stats
+	SortAlerts(res.Alerts)
+	if res.Incidents, err = s.labels(); err != nil {
+		return nil, err
+	}
+	t := time.Now()
+	res.Match, res.Matches, res.Metrics = Evaluate(res.Alerts, res.Incidents, names, cfg.Match.MatchConfig(), s.span())
+	s.timings["match"] = time.Since(t).Seconds()
+	if err := s.finish(); err != nil {
+		return nil, err
+	}
+	res.Manifest = s.manifest
+	return res, nil
+}
+
+// session is what a backtest and a sweep share: the dataset opened, its reference data read, the
+// event tables its detectors need checked for ts order (sorted once when not) and merged into one
+// stream, its labels read, its inputs hashed and the manifest kept. Run and Tune differ only in
+// the detector instances they feed from it.
+type session struct {
+	opts     Options
+	names    []string
+	ds       *datasets.Dataset
+	env      detectors.Env
+	merger   *Merger
+	total    int64
+	readers  []*datasets.EventReader
+	tmpDirs  []string
+	hashes   chan hashResult
+	stats    ReplayStats
+	manifest Manifest
+	timings  map[string]float64
+	t0       time.Time
+}
+
+// openSession opens the dataset and reads its accounts for the named detectors.
+func openSession(opts Options, names []string) (*session, error) {
+	s := &session{opts: opts, names: names, timings: map[string]float64{}, t0: time.Now()}
+	s.manifest = Manifest{SchemaVersion: 1, FDSVersion: Version, DataDir: opts.DataDir,
+		Tables: map[string]Rows{}, TimingsSeconds: s.timings, Notices: []string{}, Detectors: names}
+	var err error
+	if s.ds, err = datasets.Open(opts.DataDir); err != nil {
+		return nil, err
+	}
+	s.env = detectors.Env{Accounts: map[string]detectors.Account{}}
+	if s.ds.Has(datasets.TableAccounts) {
+		if s.env.Accounts, err = s.ds.Accounts(); err != nil {
+			return nil, err
+		}
+	}
+	for _, n := range names {
+		spec, ok := detectors.Lookup(n)
+		if !ok {
+			return nil, fmt.Errorf("unknown detector %q (have %s)", n, strings.Join(detectors.Names(), ", "))
+		}
+		if spec.NeedsAccounts && !s.ds.Has(datasets.TableAccounts) {
+			s.note(fmt.Sprintf("detector %s uses the accounts table, which %s lacks: it links accounts by id only", n, opts.DataDir))
+		}
+	}
+	return s, nil
+}
+
+func (s *session) note(msg string) {
+	s.manifest.Notices = append(s.manifest.Notices, msg)
+	if s.opts.Notice != nil {
+		s.opts.Notice(msg)
+	}
+}
+
+// openSources opens every event table a detector of the session needs, sorted by ts (sorted
+// once through the Sorter when not), adds it to the merger and starts hashing the inputs.
+func (s *session) openSources(ctx context.Context) error {
+	needed := map[detectors.Kind]bool{}
+	for _, n := range s.names {
+		spec, _ := detectors.Lookup(n)
 		for _, k := range spec.Needs {
 			needed[k] = true
 		}
 	}
-
-	// Sources: every needed table, sorted by ts (sorted once through the Sorter when not).
-	merger := NewMerger()
-	var readers []*datasets.EventReader
-	defer func() {
-		for _, r := range readers {
-			r.Close()
-		}
-	}()
-	var tmpDirs []string
-	defer func() {
-		for _, d := range tmpDirs {
-			os.RemoveAll(d)
-		}
-	}()
-	var total int64
+	s.merger = NewMerger()
 	for _, table := range datasets.EventTables {
 		kind, _ := datasets.KindOfTable(table)
 		if !needed[kind] {
 			continue
 		}
-		if !ds.Has(table) {
-			note(fmt.Sprintf("table %s is absent: detectors that read it see no %s events", table, kind))
+		if !s.ds.Has(table) {
+			s.note(fmt.Sprintf("table %s is absent: detectors that read it see no %s events", table, kind))
 			continue
 		}
-		src := ds
-		sorted, badRow, err := ds.CheckSorted(table)
+		src := s.ds
+		sorted, badRow, err := s.ds.CheckSorted(table)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !sorted {
-			if opts.Sorter == nil {
-				return nil, fmt.Errorf("%s: row %d: column ts: table not sorted by ts (sort it, e.g. with fds datasets validate --fix)", table, badRow)
+			if s.opts.Sorter == nil {
+				return fmt.Errorf("%s: row %d: column ts: table not sorted by ts (sort it, e.g. with fds datasets validate --fix)", table, badRow)
 			}
-			tmp, err := os.MkdirTemp(opts.TempDir, "fds-sorted-")
+			tmp, err := os.MkdirTemp(s.opts.TempDir, "fds-sorted-")
 			if err != nil {
-				return nil, err
+				return err
 			}
-			tmpDirs = append(tmpDirs, tmp)
+			s.tmpDirs = append(s.tmpDirs, tmp)
 			dst := filepath.Join(tmp, table+".parquet")
 			ts := time.Now()
-			if err := opts.Sorter.SortParquet(ctx, ds.Files(table), dst); err != nil {
-				return nil, fmt.Errorf("sorting %s by ts: %w", table, err)
+			if err := s.opts.Sorter.SortParquet(ctx, s.ds.Files(table), dst); err != nil {
+				return fmt.Errorf("sorting %s by ts: %w", table, err)
 			}
-			timings["sort_"+table] = time.Since(ts).Seconds()
-			note(fmt.Sprintf("table %s is not sorted by ts (first out-of-order row %d): sorted a copy once through DuckDB", table, badRow))
+			s.timings["sort_"+table] = time.Since(ts).Seconds()
+			s.note(fmt.Sprintf("table %s is not sorted by ts (first out-of-order row %d): sorted a copy once through DuckDB", table, badRow))
 			if src, err = datasets.Open(tmp); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		if n, err := src.RowCount(table); err == nil {
-			total += n
+			s.total += n
 		}
 		r, err := src.OpenEvents(table)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		readers = append(readers, r)
-		if err := merger.Add(table, kind, r); err != nil {
-			return nil, err
+		s.readers = append(s.readers, r)
+		if err := s.merger.Add(table, kind, r); err != nil {
+			return err
 		}
 	}
-	timings["open"] = time.Since(t0).Seconds()
+	s.timings["open"] = time.Since(s.t0).Seconds()
 
 	// Hash the inputs while the replay runs: the manifest proves what was read.
-	hashes := make(chan hashResult, 1)
-	go func() { hashes <- hashInputs(ds) }()
+	s.hashes = make(chan hashResult, 1)
+	go func() { s.hashes <- hashInputs(s.ds) }()
+	return nil
+}
 
-	t1 := time.Now()
+// replay runs a replay function over the merged stream and records its statistics.
+func (s *session) replay(ctx context.Context, run func(next func() (*detectors.Event, error), progress func(int64)) (ReplayStats, error)) (ReplayStats, error) {
+	t := time.Now()
 	var progress func(int64)
-	if opts.Progress != nil {
-		progress = func(n int64) { opts.Progress(n, total) }
+	if s.opts.Progress != nil {
+		progress = func(n int64) { s.opts.Progress(n, s.total) }
 	}
-	stats, err := Replay(ctx, merger.Next, instances, func(i int, a detectors.Alert) {
-		res.Alerts = append(res.Alerts, a)
-	}, progress)
+	stats, err := run(s.merger.Next, progress)
 	if err != nil {
-		<-hashes
+		return stats, err
+	}
+	s.stats = stats
+	s.timings["replay"] = time.Since(t).Seconds()
+	for table, n := range s.merger.Rows() {
+		s.manifest.Tables[table] = Rows{Read: n, Replayed: n}
+	}
+	s.manifest.Events = stats.Events
+	if stats.Events > 0 {
+		s.manifest.FirstTS = formatTS(stats.FirstTS)
+		s.manifest.LastTS = formatTS(stats.LastTS)
+	}
+	s.manifest.SpanDays = float64(s.span()) / float64(detectors.Day)
+	return stats, nil
+}
+
+// span is the replayed data's time span: the denominator of alerts per day.
+func (s *session) span() detectors.Micros { return s.stats.LastTS - s.stats.FirstTS }
+
+// labels reads the labels table (none, with a notice, when absent).
+func (s *session) labels() ([]datasets.Incident, error) {
+	if !s.ds.Has(datasets.TableLabels) {
+		s.note("table labels is absent: every alert counts as a false positive")
+		return nil, nil
+	}
+	incidents, err := s.ds.Labels()
+	if err != nil {
 		return nil, err
 	}
-	res.Stats = stats
-	timings["replay"] = time.Since(t1).Seconds()
-	SortAlerts(res.Alerts)
-	for table, n := range merger.Rows() {
-		res.Manifest.Tables[table] = Rows{Read: n, Replayed: n}
-	}
-	res.Manifest.Events = stats.Events
-	if stats.Events > 0 {
-		res.Manifest.FirstTS = formatTS(stats.FirstTS)
-		res.Manifest.LastTS = formatTS(stats.LastTS)
-	}
-	span := stats.LastTS - stats.FirstTS
-	res.Manifest.SpanDays = float64(span) / float64(detectors.Day)
+	s.manifest.Tables[datasets.TableLabels] = Rows{Read: int64(len(incidents)), Replayed: int64(len(incidents))}
+	return incidents, nil
+}
 
-	// Labels, matching and metrics.
-	t2 := time.Now()
-	if ds.Has(datasets.TableLabels) {
-		if res.Incidents, err = ds.Labels(); err != nil {
-			return nil, err
+// finish waits for the input hashes and completes the manifest.
+func (s *session) finish() error {
+	if s.hashes != nil {
+		h := <-s.hashes
+		s.hashes = nil
+		if h.err != nil {
+			return h.err
 		}
-		res.Manifest.Tables[datasets.TableLabels] = Rows{Read: int64(len(res.Incidents)), Replayed: int64(len(res.Incidents))}
-	} else {
-		note("table labels is absent: every alert counts as a false positive")
+		s.manifest.Inputs = h.files
 	}
-	res.Match, res.Matches, res.Metrics = Evaluate(res.Alerts, res.Incidents, names, cfg.Match.MatchConfig(), span)
-	timings["match"] = time.Since(t2).Seconds()
+	s.timings["total"] = time.Since(s.t0).Seconds()
+	return nil
+}
 
-	h := <-hashes
-	if h.err != nil {
-		return nil, h.err
+// close releases the readers and temporary sorted copies; safe after finish.
+func (s *session) close() {
+	if s.hashes != nil {
+		<-s.hashes
+		s.hashes = nil
 	}
-	res.Manifest.Inputs = h.files
-	timings["total"] = time.Since(t0).Seconds()
-	return res, nil
+	for _, r := range s.readers {
+		r.Close()
+	}
+	for _, d := range s.tmpDirs {
+		os.RemoveAll(d)
+	}
 }
 
 // SortAlerts puts alerts in their canonical order: by ts, then detector, symbol and key. The

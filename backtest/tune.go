@@ -1,0 +1,583 @@
+package backtest
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fds-dev/fds/detectors"
+)
+
+// TuneSchemaVersion is the version of leaderboard.json's layout.
+const TuneSchemaVersion = 1
+
+// DivergenceF1 is the drop from in-sample to out-of-sample F1 above which tuning warns that the
+// chosen configuration may be overfitted.
+const DivergenceF1 = 0.1
+
+// DefaultTop is how many configurations per detector the leaderboard table shows and gives
+// bootstrap intervals.
+const DefaultTop = 10
+
+// TuneOptions say what to tune, by which objective, and how to validate the choice.
+type TuneOptions struct {
+	// DataDir, Sorter, TempDir, Notice and Progress are used as by Run; Config is ignored.
+	Options
+	Grid       *Grid
+	Objective  Objective
+	Validation Validation
+	// Seed seeds the bootstrap; Resamples and Level default to 1000 and 0.95.
+	Seed      uint64
+	Resamples int
+	Level     float64
+	// Top is how many configurations per detector get bootstrap intervals (0: DefaultTop).
+	Top int
+	// Workers is the number of goroutines sharing the detector instances (0: GOMAXPROCS).
+	Workers int
+}
+
+// Validation says how a choice is checked on data it was not tuned on. The zero value tunes and
+// reports on all the data (in-sample figures only).
+type Validation struct {
+	// Split, when set, tunes on the data before a time and reports the data from it on. The
+	// time is SplitAt when HasSplitAt, else the point SplitFraction of the way through the
+	// replayed data.
+	Split         bool
+	SplitFraction float64
+	SplitAt       detectors.Micros
+	HasSplitAt    bool
+	// Folds > 0 runs walk-forward validation: the replayed span is cut into Folds+1 equal
+	// blocks, and fold k (1..Folds) tunes on blocks 0..k−1 and tests on block k.
+	Folds int
+}
+
+// MaxFolds bounds --folds.
+const MaxFolds = 50
+
+// ParseSplit reads --split: a fraction in (0, 1) (0.7 tunes on the first 70% of the replayed
+// time span) or a UTC time, RFC 3339 (2024-03-01T12:00:00Z) or a date (2024-03-01).
+func ParseSplit(s string) (Validation, error) {
+	s = strings.TrimSpace(s)
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if !(f > 0 && f < 1) {
+			return Validation{}, fmt.Errorf("--split %s: a fraction must lie strictly between 0 and 1", s)
+		}
+		return Validation{Split: true, SplitFraction: f}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return Validation{Split: true, SplitAt: t.UTC().UnixMicro(), HasSplitAt: true}, nil
+		}
+	}
+	return Validation{}, fmt.Errorf("--split %q: want a fraction in (0, 1) or a UTC time such as 2024-03-01 or 2024-03-01T12:00:00Z", s)
+}
+
+// TuneResult is a finished sweep: leaderboard.json's content and what the run folder needs.
+type TuneResult struct {
+	SchemaVersion int    `json:"schema_version"`
+	FDSVersion    string `json:"fds_version"`
+	DataDir       string `json:"data_dir"`
+	Objective     string `json:"objective"`
+	// Configurations is the number of detector instances the one replay fed.
+	Configurations int              `json:"configurations"`
+	Events         int64            `json:"events_replayed"`
+	Validation     ValidationReport `json:"validation"`
+	Bootstrap      BootstrapCI      `json:"bootstrap_settings"`
+	Match          MatchSettings    `json:"match"`
+	Detectors      []DetectorTuning `json:"detectors"`
+	// Feasible says every detector has a configuration meeting the objective; only then is
+	// there a tuned configuration.
+	Feasible bool     `json:"feasible"`
+	Warnings []string `json:"warnings"`
+	// TunedMetrics are the figures of Tuned on all the data: what `fds backtest --config
+	// tuned.yaml` computes on the same data, to the bit.
+	TunedMetrics *Metrics `json:"tuned_metrics,omitempty"`
+
+	Tuned    Config      `json:"-"`
+	Curves   []CurveSet  `json:"-"`
+	Manifest Manifest    `json:"-"`
+	Stats    ReplayStats `json:"-"`
+	Grid     *Grid       `json:"-"`
+}
+
+// ValidationReport says which periods the figures come from.
+type ValidationReport struct {
+	// Mode is "none" (in-sample only), "split" or "walk_forward".
+	Mode        string        `json:"mode"`
+	InSample    PeriodReport  `json:"in_sample"`
+	OutOfSample *PeriodReport `json:"out_of_sample,omitempty"`
+	Folds       int           `json:"folds,omitempty"`
+}
+
+// PeriodReport describes a period in outputs.
+type PeriodReport struct {
+	From string  `json:"from"`
+	To   string  `json:"to"`
+	Days float64 `json:"days"`
+}
+
+// DetectorTuning is one detector's sweep.
+type DetectorTuning struct {
+	Detector       string `json:"detector"`
+	Configurations int    `json:"configurations"`
+	// Chosen is the id of the chosen configuration ("" when none meets the objective).
+	Chosen   string  `json:"chosen"`
+	MinScore float64 `json:"min_score"`
+	Feasible bool    `json:"feasible"`
+	// Incidents counts the detector's incidents in-sample and out of sample.
+	Incidents map[string]int `json:"incidents"`
+	// Leaderboard ranks every configuration by its in-sample objective.
+	Leaderboard []ConfigScore `json:"leaderboard"`
+	// Folds and WalkForward are set in walk-forward validation: each fold's choice and its
+	// test figures, and the test figures pooled over folds.
+	Folds       []FoldResult `json:"folds,omitempty"`
+	WalkForward *Figures     `json:"walk_forward,omitempty"`
+	Warnings    []string     `json:"warnings"`
+}
+
+// ConfigScore is one configuration on the leaderboard.
+type ConfigScore struct {
+	Rank int    `json:"rank"`
+	ID   string `json:"id"`
+	// Params are the swept values; Fixed values and defaults are in the grid and tuned.yaml.
+	Params []ParamValue `json:"params"`
+	// MinScore is the threshold chosen in-sample for this configuration.
+	MinScore    float64  `json:"min_score"`
+	InSample    Figures  `json:"in_sample"`
+	OutOfSample *Figures `json:"out_of_sample,omitempty"`
+	// Full are the figures on all the data at MinScore.
+	Full Figures `json:"full"`
+}
+
+// FoldResult is one walk-forward fold.
+type FoldResult struct {
+	Fold        int          `json:"fold"`
+	Train       PeriodReport `json:"train"`
+	Test        PeriodReport `json:"test"`
+	Chosen      string       `json:"chosen"`
+	MinScore    float64      `json:"min_score"`
+	InSample    Figures      `json:"in_sample"`
+	OutOfSample Figures      `json:"out_of_sample"`
+}
+
+// Figures are a configuration's figures on one period at one threshold.
+type Figures struct {
+	Alerts       int     `json:"alerts"`
+	Incidents    int     `json:"incidents"`
+	TP           int     `json:"tp"`
+	FP           int     `json:"fp"`
+	FN           int     `json:"fn"`
+	Precision    float64 `json:"precision"`
+	Recall       float64 `json:"recall"`
+	F1           float64 `json:"f1"`
+	AlertsPerDay float64 `json:"alerts_per_day"`
+	// Objective is the objective's value (F-beta, recall or alerts/day); Feasible says the
+	// point meets its constraint.
+	Objective float64      `json:"objective"`
+	Feasible  bool         `json:"feasible"`
+	CI        *BootstrapCI `json:"ci,omitempty"`
+}
+
+// CurveSet holds a chosen configuration's curves for curves.json, by descending threshold.
+type CurveSet struct {
+	Detector    string    `json:"detector"`
+	Config      string    `json:"config"`
+	MinScore    float64   `json:"min_score"`
+	InSample    []PRPoint `json:"in_sample"`
+	OutOfSample []PRPoint `json:"out_of_sample,omitempty"`
+	Full        []PRPoint `json:"full"`
+}
+
+// sweepConfig is one configuration during a sweep.
+type sweepConfig struct {
+	GridConfig
+	floor  float64
+	alerts []detectors.Alert
+	match  *DetectorMatch
+}
+
+// Tune sweeps a grid in one replay: it reads, decodes and merges the data once and feeds every
+// event to one detector instance per configuration, each running at the grid's min_score floor.
+// It then matches each configuration's alerts once, sweeps its score threshold on the curve of
+// the in-sample period (exact because matching is prefix-consistent), ranks the configurations
+// by the objective, reports the in-sample choice out of sample and bootstraps intervals.
+func Tune(ctx context.Context, opts TuneOptions) (*TuneResult, error) {
+	g := opts.Grid
+	if g == nil || len(g.Detectors) == 0 {
+		return nil, fmt.Errorf("tune: empty grid")
+	}
+	if opts.Objective.Kind == 0 {
+		return nil, fmt.Errorf("tune: no objective (want %s)", ObjectiveSyntax)
+	}
+	if opts.Validation.Split && opts.Validation.Folds > 0 {
+		return nil, fmt.Errorf("tune: a split and walk-forward folds exclude each other")
+	}
+	if opts.Validation.Folds < 0 || opts.Validation.Folds > MaxFolds {
+		return nil, fmt.Errorf("tune: folds %d out of range [1, %d]", opts.Validation.Folds, MaxFolds)
+	}
+	if opts.Top <= 0 {
+		opts.Top = DefaultTop
+	}
+	boot := BootstrapCI{Resamples: opts.Resamples, Level: opts.Level, Seed: opts.Seed}
+	if boot.Resamples <= 0 {
+		boot.Resamples = DefaultResamples
+	}
+	if !(boot.Level > 0 && boot.Level < 1) {
+		boot.Level = DefaultCILevel
+	}
+
+	names := g.DetectorNames()
+	s, err := openSession(opts.Options, names)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+
+	configs := make([]*sweepConfig, 0, g.Size())
+	instances := make([]Instance, 0, g.Size())
+	for _, gc := range g.Expand() {
+		sc := &sweepConfig{GridConfig: gc}
+		values := make(map[string]float64, len(gc.Values)+1)
+		for k, v := range gc.Values {
+			values[k] = v
+		}
+		if v, ok := values[detectors.MinScoreParam]; ok {
+			sc.floor = v
+		} else {
+			values[detectors.MinScoreParam] = 0
+		}
+		d, _, err := detectors.Build(gc.Detector, values, s.env)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", gc.ID, err)
+		}
+		configs = append(configs, sc)
+		instances = append(instances, Instance{ID: gc.ID, Detector: d})
+	}
+	if err := s.openSources(ctx); err != nil {
+		return nil, err
+	}
+	stats, err := s.replay(ctx, func(next func() (*detectors.Event, error), progress func(int64)) (ReplayStats, error) {
+		return FanOut(ctx, next, instances, func(i int, a detectors.Alert) {
+			configs[i].alerts = append(configs[i].alerts, a)
+		}, progress, opts.Workers)
+	})
+	if err != nil {
+		return nil, err
+	}
+	incidents, err := s.labels()
+	if err != nil {
+		return nil, err
+	}
+
+	t := time.Now()
+	mc := g.Match.MatchConfig()
+	for _, sc := range configs {
+		SortAlerts(sc.alerts)
+		spec, _ := detectors.Lookup(sc.Detector)
+		cfg := mc
+		cfg.Detectors = map[string]detectors.IncidentType{sc.Detector: spec.Type}
+		m := Match(sc.alerts, incidents, cfg)
+		sc.match, _ = m.Detector(sc.Detector)
+	}
+
+	res := &TuneResult{
+		SchemaVersion: TuneSchemaVersion, FDSVersion: Version, DataDir: opts.DataDir,
+		Objective: opts.Objective.String(), Configurations: len(configs), Events: stats.Events,
+		Bootstrap: boot, Match: g.Match, Warnings: []string{}, Grid: g, Stats: stats,
+	}
+	full, train, test, folds, err := validationPeriods(opts.Validation, stats.FirstTS, stats.LastTS)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case opts.Validation.Split:
+		res.Validation = ValidationReport{Mode: "split", InSample: periodReport(train), OutOfSample: ptr(periodReport(test))}
+	case opts.Validation.Folds > 0:
+		res.Validation = ValidationReport{Mode: "walk_forward", InSample: periodReport(full), Folds: opts.Validation.Folds}
+	default:
+		res.Validation = ValidationReport{Mode: "none", InSample: periodReport(full)}
+	}
+
+	obj := opts.Objective
+	res.Feasible = true
+	byDetector := map[string][]*sweepConfig{}
+	for _, sc := range configs {
+		byDetector[sc.Detector] = append(byDetector[sc.Detector], sc)
+	}
+	chosenConfigs := map[string]*sweepConfig{}
+	tuned := Config{Detectors: map[string]map[string]float64{}, Match: g.Match}
+	for _, name := range names {
+		list := byDetector[name]
+		dt := DetectorTuning{Detector: name, Configurations: len(list), Warnings: []string{},
+			Incidents: map[string]int{}}
+		type scored struct {
+			sc        *sweepConfig
+			threshold float64
+			point     PRPoint
+		}
+		rank := func(p Period) []scored {
+			out := make([]scored, len(list))
+			for i, sc := range list {
+				c := periodCurve(sc.match, p)
+				pt, th := ChooseThreshold(&c, obj, sc.floor)
+				out[i] = scored{sc: sc, threshold: th, point: pt}
+			}
+			sort.SliceStable(out, func(i, j int) bool { return obj.Better(out[i].point, out[j].point) })
+			return out
+		}
+		ranked := rank(train)
+		dt.Incidents["in_sample"] = countIncidents(list[0].match, train)
+		if opts.Validation.Split {
+			dt.Incidents["out_of_sample"] = countIncidents(list[0].match, test)
+		}
+		for r, x := range ranked {
+			cs := ConfigScore{Rank: r + 1, ID: x.sc.ID, Params: x.sc.Swept, MinScore: x.threshold}
+			if cs.Params == nil {
+				cs.Params = []ParamValue{}
+			}
+			withCI := r < opts.Top
+			cs.InSample = figuresAt(x.sc.match, train, x.threshold, obj, withCI && opts.Validation.Split, boot)
+			cs.Full = figuresAt(x.sc.match, full, x.threshold, obj, withCI && !opts.Validation.Split, boot)
+			if opts.Validation.Split {
+				cs.OutOfSample = ptr(figuresAt(x.sc.match, test, x.threshold, obj, withCI, boot))
+			} else {
+				cs.InSample = cs.Full // tuned on all the data
+			}
+			dt.Leaderboard = append(dt.Leaderboard, cs)
+		}
+		best := ranked[0]
+		dt.Feasible = obj.Feasible(best.point)
+		if dt.Feasible {
+			dt.Chosen, dt.MinScore = best.sc.ID, best.threshold
+			chosenConfigs[name] = best.sc
+			values := map[string]float64{}
+			for k, v := range best.sc.Values {
+				values[k] = v
+			}
+			values[detectors.MinScoreParam] = best.threshold
+			tuned.Detectors[name] = values
+		} else {
+			res.Feasible = false
+			dt.Warnings = append(dt.Warnings, fmt.Sprintf("no configuration of %s meets %s in-sample (nearest: %s at min_score %s: precision %.3f, recall %.3f, %.2f alerts/day)",
+				name, obj, best.sc.ID, formatFloat(best.threshold), best.point.Precision, best.point.Recall, best.point.AlertsPerDay))
+		}
+
+		// Walk-forward: each fold chooses on its training blocks and is scored on its test block.
+		if len(folds) > 0 {
+			var pooled BootstrapSample
+			wf := Figures{}
+			var inF1 float64
+			for f, pair := range folds {
+				fr := rank(pair[0])[0]
+				in := figuresAt(fr.sc.match, pair[0], fr.threshold, obj, false, boot)
+				out := figuresAt(fr.sc.match, pair[1], fr.threshold, obj, false, boot)
+				dt.Folds = append(dt.Folds, FoldResult{Fold: f + 1, Train: periodReport(pair[0]), Test: periodReport(pair[1]),
+					Chosen: fr.sc.ID, MinScore: fr.threshold, InSample: in, OutOfSample: out})
+				inF1 += in.F1
+				wf.Alerts += out.Alerts
+				wf.Incidents += out.Incidents
+				wf.TP += out.TP
+				wf.FP += out.FP
+				wf.FN += out.FN
+				pooled.Append(BootstrapSampleOf(fr.sc.match, fr.threshold, pair[1]))
+			}
+			testSpan := Period{Start: folds[0][1].Start, End: stats.LastTS}
+			wf.Precision = Precision(wf.TP, wf.FP)
+			wf.Recall = Recall(wf.TP, wf.FN)
+			wf.F1 = F1(wf.Precision, wf.Recall)
+			wf.AlertsPerDay = alertsPerDay(wf.Alerts, testSpan.Span())
+			pt := PRPoint{Alerts: wf.Alerts, TP: wf.TP, FP: wf.FP, Precision: wf.Precision, Recall: wf.Recall, F1: wf.F1, AlertsPerDay: wf.AlertsPerDay}
+			wf.Objective, wf.Feasible = obj.Value(pt), obj.Feasible(pt)
+			ci := Bootstrap(pooled, boot.Resamples, boot.Level, boot.Seed)
+			wf.CI = &ci
+			dt.WalkForward = &wf
+			meanIn := inF1 / float64(len(folds))
+			dt.Warnings = append(dt.Warnings, divergence(name, "walk-forward", meanIn, wf, obj, "mean in-sample F1 over folds")...)
+		}
+		if opts.Validation.Split && dt.Feasible {
+			cs := dt.Leaderboard[0]
+			dt.Warnings = append(dt.Warnings, divergence(name, "out-of-sample", cs.InSample.F1, *cs.OutOfSample, obj, "in-sample F1")...)
+		}
+		res.Warnings = append(res.Warnings, dt.Warnings...)
+
+		if sc := chosenConfigs[name]; sc != nil {
+			cs := CurveSet{Detector: name, Config: sc.ID, MinScore: dt.MinScore}
+			fc := periodCurve(sc.match, full)
+			cs.Full = finitePoints(fc.Points)
+			ic := periodCurve(sc.match, train)
+			cs.InSample = finitePoints(ic.Points)
+			if opts.Validation.Split {
+				oc := periodCurve(sc.match, test)
+				cs.OutOfSample = finitePoints(oc.Points)
+			}
+			res.Curves = append(res.Curves, cs)
+		}
+		res.Detectors = append(res.Detectors, dt)
+	}
+
+	if res.Feasible {
+		res.Tuned = tuned
+		var alerts []detectors.Alert
+		for _, name := range names {
+			sc := chosenConfigs[name]
+			th := tuned.Detectors[name][detectors.MinScoreParam]
+			for _, a := range sc.alerts {
+				if !(a.Score < th) { // the min_score gate's rule
+					alerts = append(alerts, a)
+				}
+			}
+		}
+		SortAlerts(alerts)
+		_, _, m := Evaluate(alerts, incidents, names, mc, s.span())
+		res.TunedMetrics = &m
+	}
+	s.timings["evaluate"] = time.Since(t).Seconds()
+	if err := s.finish(); err != nil {
+		return nil, err
+	}
+	res.Manifest = s.manifest
+	return res, nil
+}
+
+// validationPeriods cuts the replayed span [first, last] into the periods a validation scores:
+// all of it (full); the tuning period (train: before the split, or all of it without a split);
+// with a split, the reporting period from the split on (test); with walk-forward folds, one
+// (train, test) pair per fold. The first period is open to the past and the last one to the
+// future, so that incidents labelled outside the replayed span still count somewhere.
+func validationPeriods(v Validation, first, last detectors.Micros) (full, train, test Period, folds [][2]Period, err error) {
+	full = Period{From: math.MinInt64, To: math.MaxInt64, Start: first, End: last}
+	train = full
+	switch {
+	case v.Split:
+		at := v.SplitAt
+		if !v.HasSplitAt {
+			at = first + detectors.Micros(math.Round(v.SplitFraction*float64(full.Span())))
+		}
+		if at <= first || at >= last {
+			return full, train, test, nil, fmt.Errorf("--split %s lies outside the replayed data (%s to %s)", formatTS(at), formatTS(first), formatTS(last))
+		}
+		train = Period{From: math.MinInt64, To: at, Start: first, End: at}
+		test = Period{From: at, To: math.MaxInt64, Start: at, End: last}
+	case v.Folds > 0:
+		k := v.Folds
+		if full.Span() < detectors.Micros(k+1) {
+			return full, train, test, nil, fmt.Errorf("--folds %d: the replayed data spans too little time to cut into %d blocks", k, k+1)
+		}
+		bound := func(j int) detectors.Micros {
+			return first + detectors.Micros(math.Round(float64(j)*float64(full.Span())/float64(k+1)))
+		}
+		for f := 1; f <= k; f++ {
+			tr := Period{From: math.MinInt64, To: bound(f), Start: first, End: bound(f)}
+			te := Period{From: bound(f), To: bound(f + 1), Start: bound(f), End: bound(f + 1)}
+			if f == k {
+				te.To, te.End = math.MaxInt64, last
+			}
+			folds = append(folds, [2]Period{tr, te})
+		}
+	}
+	return full, train, test, folds, nil
+}
+
+// ChooseThreshold returns the curve's point the objective prefers and the min_score that selects
+// it. The min_score lies midway between the lowest score the point keeps and the highest score
+// it drops: any value in that gap gives the same figures on the curve's period, and the middle
+// of it does not let out-of-sample alerts scoring just below the lowest kept score decide the
+// outcome by accident. When the point keeps every alert the min_score is the floor (the
+// min_score the sweep ran at), which keeps every alert too.
+func ChooseThreshold(c *Curve, obj Objective, floor float64) (PRPoint, float64) {
+	pt, _ := obj.Best(c)
+	if math.IsInf(pt.Threshold, 1) {
+		return pt, floor // no finite point: no alert at any threshold
+	}
+	for i, p := range c.Points {
+		if p.Threshold != pt.Threshold {
+			continue
+		}
+		if i+1 == len(c.Points) || math.IsInf(c.Points[i+1].Threshold, 0) {
+			return pt, floor
+		}
+		hi, lo := pt.Threshold, c.Points[i+1].Threshold
+		mid := lo + (hi-lo)/2
+		if !(mid > lo) {
+			mid = hi // adjacent floats: no room in the gap
+		}
+		return pt, max(mid, floor)
+	}
+	return pt, pt.Threshold
+}
+
+// divergence warns when out-of-sample figures fall short of the in-sample ones.
+func divergence(name, what string, inF1 float64, out Figures, obj Objective, inWhat string) []string {
+	var w []string
+	if inF1-out.F1 > DivergenceF1 {
+		w = append(w, fmt.Sprintf("%s: %s F1 %.3f is %.3f below the %s %.3f (more than %.1f): the choice may be overfitted",
+			name, what, out.F1, inF1-out.F1, inWhat, inF1, DivergenceF1))
+	}
+	if !out.Feasible {
+		w = append(w, fmt.Sprintf("%s: %s figures miss the objective %s (precision %.3f, recall %.3f, %.2f alerts/day)",
+			name, what, obj, out.Precision, out.Recall, out.AlertsPerDay))
+	}
+	if out.Incidents < 10 {
+		w = append(w, fmt.Sprintf("%s: only %d incidents %s: recall rests on few cases and its interval is wide", name, out.Incidents, what))
+	}
+	return w
+}
+
+// periodCurve is the PR curve of a detector's matching restricted to a period: the alerts that
+// matched the period's incidents and the false positives raised in it.
+func periodCurve(d *DetectorMatch, p Period) Curve {
+	scored := make([]Scored, 0, len(d.Alerts))
+	for _, a := range d.Alerts {
+		if (a.TP && p.Holds(a.IncidentStart)) || (!a.TP && p.Holds(a.TS)) {
+			scored = append(scored, Scored{Score: a.Score, TP: a.TP})
+		}
+	}
+	return PRCurve(scored, countIncidents(d, p), p.Span())
+}
+
+func countIncidents(d *DetectorMatch, p Period) int {
+	n := 0
+	for _, in := range d.Incidents {
+		if p.Holds(in.Start) {
+			n++
+		}
+	}
+	return n
+}
+
+// figuresAt returns a matching's figures in a period at a threshold, with bootstrap intervals
+// when withCI.
+func figuresAt(d *DetectorMatch, p Period, threshold float64, obj Objective, withCI bool, boot BootstrapCI) Figures {
+	c := periodCurve(d, p)
+	pt := c.At(threshold)
+	f := Figures{
+		Alerts: pt.Alerts, Incidents: c.Incidents, TP: pt.TP, FP: pt.FP, FN: c.Incidents - pt.TP,
+		Precision: pt.Precision, Recall: pt.Recall, F1: pt.F1, AlertsPerDay: pt.AlertsPerDay,
+		Objective: obj.Value(pt), Feasible: obj.Feasible(pt),
+	}
+	if withCI {
+		ci := Bootstrap(BootstrapSampleOf(d, threshold, p), boot.Resamples, boot.Level, boot.Seed)
+		f.CI = &ci
+	}
+	return f
+}
+
+func finitePoints(points []PRPoint) []PRPoint {
+	out := make([]PRPoint, 0, len(points))
+	for _, p := range points {
+		if !math.IsInf(p.Threshold, 0) && !math.IsNaN(p.Threshold) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func periodReport(p Period) PeriodReport {
+	return PeriodReport{From: formatTS(p.Start), To: formatTS(p.End), Days: float64(p.Span()) / float64(detectors.Day)}
+}
+
+func ptr[T any](v T) *T { return &v }
