@@ -58,12 +58,14 @@ func LowerIsBetter(metric string) bool {
 	return metric == RegressAlertsPerDay || metric == RegressTTDMedian
 }
 
-// regressValue returns a metric of a detector's figures; ok is false when it is undefined
-// (a median time-to-detect with nothing detected).
+// regressValue returns a metric of a detector's figures; ok is false when it is undefined: the
+// precision of a run without alerts (metrics.json writes 0 by scikit-learn's zero_division
+// convention, but a detector falling silent is a drop of recall, not of precision) and the median
+// time-to-detect with nothing detected.
 func regressValue(dm DetectorMetrics, metric string) (v float64, ok bool) {
 	switch metric {
 	case RegressPrecision:
-		return dm.Precision, true
+		return dm.Precision, dm.Alerts > 0
 	case RegressRecall:
 		return dm.Recall, true
 	case RegressF1:
@@ -352,8 +354,8 @@ const (
 	StatusOK        = "ok"
 	StatusRegressed = "regressed"
 	StatusImproved  = "improved"
-	// StatusUndefined: the metric is undefined on a side (a median time-to-detect with nothing
-	// detected); the change shows in recall instead.
+	// StatusUndefined: the metric is undefined on a side (the precision of a run without alerts,
+	// a median time-to-detect with nothing detected); the change shows in recall instead.
 	StatusUndefined = "undefined"
 	// StatusMissing: the baseline has the detector, the candidate does not: a regression.
 	StatusMissing = "missing"

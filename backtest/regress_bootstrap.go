@@ -269,7 +269,7 @@ func weightedMedian(n int, at func(j int) (v float64, w int)) (median float64, c
 func metricOf(f sideFigures, metric string, perAlertDay float64) (float64, bool) {
 	switch metric {
 	case RegressPrecision:
-		return Precision(f.tp, f.fp), true
+		return Precision(f.tp, f.fp), f.tp+f.fp > 0
 	case RegressRecall:
 		return ratio(f.tp, f.inc), true
 	case RegressF1:

@@ -298,7 +298,7 @@ func (r *Regression) JUnit() reports.JUnitSuites {
 			case m.Failed():
 				c.Failure = &reports.JUnitProblem{Message: m.describe(d.Detector), Type: "regression", Detail: c.Output}
 			case m.Status == StatusUndefined:
-				c.Skipped = &reports.JUnitProblem{Message: m.Metric + " is undefined on a side (nothing detected)"}
+				c.Skipped = &reports.JUnitProblem{Message: m.Metric + " is undefined on a side (no alert, or nothing detected)"}
 			}
 			s.Cases = append(s.Cases, c)
 		}

@@ -384,6 +384,11 @@ func TestCompareTimeToDetect(t *testing.T) {
 	if rec := rgMetric(t, r, "spoofing", RegressRecall); rec.Status != StatusRegressed {
 		t.Errorf("recall 1 -> 0: %s", rec.Status)
 	}
+	// Without alerts precision is undefined (metrics.json's 0 is a convention): the detector
+	// falling silent shows as lost recall, not as a precision drop.
+	if p := rgMetric(t, r, "spoofing", RegressPrecision); p.Status != StatusUndefined || p.Candidate != nil {
+		t.Errorf("precision without alerts: %+v", p)
+	}
 }
 
 func TestCompareMissingAndNewDetectors(t *testing.T) {
@@ -748,12 +753,12 @@ func TestRegressionJUnitAndMarkdown(t *testing.T) {
 	if err := xml.Unmarshal(buf.Bytes(), &j); err != nil {
 		t.Fatalf("%v\n%s", err, buf.String())
 	}
-	// 3 suites (spoofing, wash, overall) × 6 metrics; a failure per regression; wash's
-	// time-to-detect is undefined (nothing detected): skipped.
+	// 3 suites (spoofing, wash, overall) × 6 metrics; a failure per regression; the candidate's
+	// wash raises no alert, so its precision and time-to-detect are undefined: skipped.
 	if j.Tests != 18 || j.Failures != len(r.Regressions) || len(j.Suites) != 3 {
 		t.Fatalf("tests %d failures %d (regressions %d) suites %d", j.Tests, j.Failures, len(r.Regressions), len(j.Suites))
 	}
-	if j.Suites[1].Name != "wash" || j.Suites[1].Skipped != 1 || j.Suites[1].Cases[1].Name != "recall" || j.Suites[1].Cases[1].Failure == nil {
+	if j.Suites[1].Name != "wash" || j.Suites[1].Skipped != 2 || j.Suites[1].Cases[1].Name != "recall" || j.Suites[1].Cases[1].Failure == nil {
 		t.Errorf("wash suite %+v", j.Suites[1])
 	}
 	var names []string
