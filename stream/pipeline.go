@@ -654,6 +654,14 @@ func (s *session) next(ctx context.Context) (*detectors.Event, error) {
 		if s.p.crashed {
 			return nil, errCrash
 		}
+		if s.dueCommit(false) {
+			s.p.mu.Unlock()
+			err := s.commit(ctx)
+			s.p.mu.Lock()
+			if err != nil {
+				return nil, err
+			}
+		}
 		if pend := s.wm.Pop(); pend != nil {
 			if !s.needed[pend.Event.Kind] {
 				s.done(pend)
@@ -674,7 +682,7 @@ func (s *session) next(ctx context.Context) (*detectors.Event, error) {
 			}
 			return nil, nil
 		}
-		if s.dueCommit() {
+		if s.dueCommit(true) {
 			s.p.mu.Unlock()
 			err := s.commit(ctx)
 			s.p.mu.Lock()
@@ -697,14 +705,17 @@ func (s *session) done(pend *Pending) {
 	}
 }
 
-func (s *session) dueCommit() bool {
+// dueCommit says whether to commit now: every CommitEvery events, or CommitInterval after the
+// last commit (checked every 256 events, and always before a poll).
+func (s *session) dueCommit(beforePoll bool) bool {
 	if s.sinceCommit == 0 {
 		return false
 	}
 	if s.p.cfg.CommitEvery > 0 && s.sinceCommit >= s.p.cfg.CommitEvery {
 		return true
 	}
-	return time.Since(s.lastCommit) >= s.p.cfg.CommitInterval
+	// Reading the clock for every event would cost more than the check is worth.
+	return (beforePoll || s.sinceCommit%256 == 0) && time.Since(s.lastCommit) >= s.p.cfg.CommitInterval
 }
 
 // poll fetches records into the watermark merger. It releases p.mu while blocked.

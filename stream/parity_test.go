@@ -1,0 +1,492 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/fds-dev/fds/backtest"
+	"github.com/fds-dev/fds/detectors"
+
+	_ "github.com/fds-dev/fds/detectors/all"
+)
+
+// testPartitions is the partition count of every topic in these tests: more than one, so that
+// symbols spread and the merger has to interleave partitions.
+const testPartitions = 3
+
+// fixture is one generated dataset with its backtest result, shared by the tests of a binary.
+type fixture struct {
+	dir     string
+	env     detectors.Env
+	results map[string][]detectors.Alert // by config name
+}
+
+var (
+	fixtureOnce sync.Once
+	theFixture  *fixture
+	fixtureErr  error
+)
+
+// parityConfigs are the detector configurations the tests compare, by name.
+func parityConfigs() map[string]backtest.Config {
+	base := func(dets map[string]map[string]float64) backtest.Config {
+		return backtest.Config{Detectors: dets, Match: backtest.MatchSettings{
+			LeadSeconds: backtest.DefaultLeadSeconds, ToleranceSeconds: backtest.DefaultToleranceSeconds}}
+	}
+	return map[string]backtest.Config{
+		// Real detectors (lowered thresholds so they fire on the small market) and the two
+		// well-behaved test detectors.
+		"good": base(map[string]map[string]float64{
+			"wash_trade":       {},
+			"spoofing":         {"warmup_orders": 0},
+			testFlushDetector:  {},
+			testEveryNDetector: {},
+		}),
+		"wall_clock":    base(map[string]map[string]float64{testWallClock: {}}),
+		"arrival_order": base(map[string]map[string]float64{testArrivalOrder: {}}),
+	}
+}
+
+func getFixture(t *testing.T) *fixture {
+	t.Helper()
+	fixtureOnce.Do(func() {
+		f := &fixture{results: map[string][]detectors.Alert{}}
+		dir, err := mkdirTemp()
+		if err != nil {
+			fixtureErr = err
+			return
+		}
+		f.dir = dir
+		m := genMarket(marketSeed)
+		m.write(t, dir)
+		f.env = detectors.Env{Accounts: map[string]detectors.Account{}}
+		for _, a := range m.accounts {
+			f.env.Accounts[a.AccountID] = a
+		}
+		for name, cfg := range parityConfigs() {
+			res, err := backtest.Run(context.Background(), backtest.Options{DataDir: dir, Config: cfg})
+			if err != nil {
+				fixtureErr = fmt.Errorf("backtest %s: %w", name, err)
+				return
+			}
+			f.results[name] = res.Alerts
+		}
+		theFixture = f
+	})
+	if fixtureErr != nil {
+		t.Fatal(fixtureErr)
+	}
+	return theFixture
+}
+
+// newCluster starts an in-process Kafka-protocol cluster on loopback.
+func newCluster(t *testing.T, opts ...kfake.Opt) []string {
+	t.Helper()
+	opts = append([]kfake.Opt{kfake.NumBrokers(1), kfake.DefaultNumPartitions(testPartitions)}, opts...)
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c.ListenAddrs()
+}
+
+// publishDataset replays the fixture's dataset into the cluster as `fds replay` does.
+func publishDataset(t *testing.T, conn []kgo.Opt, topics Topics, dir string) PublishStats {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	next, closeData, err := DatasetEvents(ctx, dir, nil, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeData()
+	cl, err := NewProducer(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	st, err := Publish(ctx, cl, next, PublishOptions{Topics: topics, Partitions: testPartitions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// member runs one pipeline in the background.
+type member struct {
+	p       *Pipeline
+	cancel  context.CancelFunc
+	done    chan struct{}
+	summary Summary
+	err     error
+	ended   chan struct{}
+}
+
+func startMember(t *testing.T, cfg Config) *member {
+	t.Helper()
+	m := &member{done: make(chan struct{}), ended: make(chan struct{}, 16)}
+	cfg.OnEnd = func() { m.ended <- struct{}{} }
+	p, err := NewPipeline(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.p = p
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	m.cancel = cancel
+	go func() {
+		defer close(m.done)
+		m.summary, m.err = p.Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-m.done })
+	return m
+}
+
+func (m *member) stop(t *testing.T) Summary {
+	t.Helper()
+	m.cancel()
+	select {
+	case <-m.done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("pipeline did not stop within 60 s")
+	}
+	if m.err != nil {
+		t.Fatalf("pipeline: %v", m.err)
+	}
+	return m.summary
+}
+
+func waitEnded(t *testing.T, ms ...*member) {
+	t.Helper()
+	deadline := time.After(60 * time.Second)
+	for i, m := range ms {
+		select {
+		case <-m.ended:
+		case <-m.done:
+			t.Fatalf("member %d stopped before the end of the stream: %v", i, m.err)
+		case <-deadline:
+			t.Fatalf("member %d did not reach the end of the stream within 60 s", i)
+		}
+	}
+}
+
+// readAlerts reads every alert on the alerts topic.
+func readAlerts(t *testing.T, conn []kgo.Opt, topic string) []detectors.Alert {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(conn...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	counts, err := PartitionCounts(ctx, cl, []string{topic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ends, err := endOffsets(ctx, cl, topic, counts[topic])
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := map[int32]kgo.Offset{}
+	remaining := 0
+	for p, end := range ends {
+		parts[p] = kgo.NewOffset().AtStart()
+		if end > 0 {
+			remaining++
+		}
+	}
+	var out []detectors.Alert
+	if remaining == 0 {
+		return out
+	}
+	rd, err := kgo.NewClient(append(append([]kgo.Opt(nil), conn...), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: parts}))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	for remaining > 0 {
+		fetches := rd.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("reading alerts: %v", ctx.Err())
+		}
+		fetches.EachRecord(func(r *kgo.Record) {
+			a, err := DecodeAlert(r.Value)
+			if err != nil {
+				t.Fatalf("alert at %d/%d: %v", r.Partition, r.Offset, err)
+			}
+			if string(r.Key) != a.Key() {
+				t.Errorf("alert record key %q, want %q", r.Key, a.Key())
+			}
+			out = append(out, a)
+			if r.Offset+1 == ends[r.Partition] {
+				remaining--
+			}
+		})
+	}
+	return out
+}
+
+// diffAlerts compares two alert lists after sorting both in the canonical order; it returns a
+// description of each difference (missing, extra, changed), empty when they are identical down
+// to the bits of every score and feature.
+func diffAlerts(want, got []detectors.Alert) []string {
+	w := append([]detectors.Alert(nil), want...)
+	g := append([]detectors.Alert(nil), got...)
+	backtest.SortAlerts(w)
+	backtest.SortAlerts(g)
+	count := func(as []detectors.Alert) map[string][]string {
+		out := map[string][]string{}
+		for i := range as {
+			b, _ := EncodeAlert(&as[i])
+			out[as[i].Key()] = append(out[as[i].Key()], string(b))
+		}
+		return out
+	}
+	wm, gm := count(w), count(g)
+	var diffs []string
+	for _, a := range w {
+		k := a.Key()
+		ws, gs := wm[k], gm[k]
+		if ws == nil {
+			continue
+		}
+		delete(wm, k)
+		delete(gm, k)
+		switch {
+		case len(gs) == 0:
+			diffs = append(diffs, "missing "+k)
+		case len(gs) != len(ws):
+			diffs = append(diffs, fmt.Sprintf("%s: %d in the backtest, %d on the topic (duplicated or lost)", k, len(ws), len(gs)))
+		case strings.Join(ws, "\n") != strings.Join(gs, "\n"):
+			diffs = append(diffs, fmt.Sprintf("%s differs:\n  backtest %s\n  stream   %s", k, ws[0], gs[0]))
+		}
+	}
+	for _, a := range g {
+		if _, ok := gm[a.Key()]; ok {
+			diffs = append(diffs, "extra "+a.Key())
+			delete(gm, a.Key())
+		}
+	}
+	return diffs
+}
+
+func testConfig(addrs []string, topics Topics, group string, dets backtest.Config, env detectors.Env) Config {
+	return Config{ClientOpts: []kgo.Opt{kgo.SeedBrokers(addrs...)}, Group: group, Topics: topics, Detectors: dets,
+		Env: env, MaxDelay: 0, IdleTimeout: 0, CommitInterval: 200 * time.Millisecond, Warmup: -1,
+		CreatePartitions: testPartitions}
+}
+
+// runParity replays the fixture through members pipelines of one group and returns the alerts
+// on the alerts topic and the members' summaries.
+func runParity(t *testing.T, configName string, members int) ([]detectors.Alert, []Summary) {
+	t.Helper()
+	f := getFixture(t)
+	addrs := newCluster(t)
+	conn := []kgo.Opt{kgo.SeedBrokers(addrs...)}
+	topics := Topics{Prefix: "parity."}
+	// The topics exist first, so every member's assignment covers them from the start.
+	cl, err := kgo.NewClient(conn...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := EnsureTopics(context.Background(), cl, topics.EventTopics(), []string{topics.AlertsTopic(), topics.DeadLetterTopic()}, testPartitions); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+	var ms []*member
+	for i := 0; i < members; i++ {
+		ms = append(ms, startMember(t, testConfig(addrs, topics, "parity-"+configName, parityConfigs()[configName], f.env)))
+	}
+	waitSessions(t, ms)
+	publishDataset(t, conn, topics, f.dir)
+	waitEnded(t, ms...)
+	var sums []Summary
+	for _, m := range ms {
+		sums = append(sums, m.stop(t))
+	}
+	return readAlerts(t, conn, topics.AlertsTopic()), sums
+}
+
+// waitSessions waits until the members' partitions cover every event partition: the group has
+// settled, so the replay does not race a rebalance (which is correct, only slower).
+func waitSessions(t *testing.T, ms []*member) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		total := 0
+		stable := true
+		for _, m := range ms {
+			m.p.mu.Lock()
+			for _, parts := range m.p.grp.assigned {
+				total += len(parts)
+			}
+			if m.p.current == nil || m.p.current.gen != m.p.grp.gen {
+				stable = false
+			}
+			m.p.mu.Unlock()
+		}
+		if stable && total == 4*testPartitions {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the group did not settle within 30 s")
+}
+
+func TestParityWithBacktest(t *testing.T) {
+	f := getFixture(t)
+	want := f.results["good"]
+	byDetector := map[string]int{}
+	for _, a := range want {
+		byDetector[a.Detector]++
+	}
+	t.Logf("backtest: %d alerts %v", len(want), byDetector)
+	// The comparison means something only if every kind of alert is there: from events (the
+	// real detectors and every-nth) and from Flush (one per symbol).
+	if byDetector["wash_trade"] == 0 || byDetector["spoofing"] == 0 || byDetector[testEveryNDetector] == 0 ||
+		byDetector[testFlushDetector] != marketSymbols+1 { // one per symbol, the spoof's included
+		t.Fatalf("the fixture does not exercise the detectors: %v", byDetector)
+	}
+	got, sums := runParity(t, "good", 1)
+	if d := diffAlerts(want, got); len(d) > 0 {
+		t.Fatalf("stream alerts differ from the backtest's (%d differences):\n%s", len(d), strings.Join(d, "\n"))
+	}
+	if sums[0].Events == 0 || sums[0].Late != 0 || sums[0].Rejected != 0 {
+		t.Errorf("summary %+v: want events, no late or rejected ones", sums[0])
+	}
+}
+
+// TestParityAcrossTwoMembers shards the symbols over two members of one group: per-symbol
+// detectors must give the same alerts as one backtest over everything.
+func TestParityAcrossTwoMembers(t *testing.T) {
+	want := getFixture(t).results["good"]
+	got, sums := runParity(t, "good", 2)
+	if d := diffAlerts(want, got); len(d) > 0 {
+		t.Fatalf("sharded stream alerts differ from the backtest's (%d differences):\n%s", len(d), strings.Join(d, "\n"))
+	}
+	if sums[0].Events == 0 || sums[1].Events == 0 {
+		t.Errorf("a member processed nothing: %+v %+v", sums[0], sums[1])
+	}
+}
+
+// TestParityCatchesWallClockDetector: a detector that reads the wall clock cannot pass.
+func TestParityCatchesWallClockDetector(t *testing.T) {
+	want := getFixture(t).results["wall_clock"]
+	if len(want) == 0 {
+		t.Fatal("the wall-clock detector raised nothing in the backtest")
+	}
+	got, _ := runParity(t, "wall_clock", 1)
+	d := diffAlerts(want, got)
+	if len(d) == 0 {
+		t.Fatal("the parity check passed a detector that scores with the wall clock")
+	}
+	t.Logf("caught: %d differences, e.g. %s", len(d), strings.SplitN(d[0], "\n", 2)[0])
+}
+
+// TestParityCatchesArrivalOrderDetector: a detector whose alerts depend on the other symbols'
+// events reaching it (here: a global event counter) passes on one member, where the merger
+// reproduces the backtest's order exactly, but cannot pass once the symbols are sharded.
+func TestParityCatchesArrivalOrderDetector(t *testing.T) {
+	want := getFixture(t).results["arrival_order"]
+	if len(want) == 0 {
+		t.Fatal("the arrival-order detector raised nothing in the backtest")
+	}
+	got, _ := runParity(t, "arrival_order", 2)
+	d := diffAlerts(want, got)
+	if len(d) == 0 {
+		t.Fatal("the parity check passed a detector that depends on the arrival order of all events")
+	}
+	t.Logf("caught: %d differences, e.g. %s", len(d), strings.SplitN(d[0], "\n", 2)[0])
+}
+
+// TestCrashAndRestart kills the pipeline mid-stream right after an alert is on the topic and
+// before any commit covers it, then restarts it in the same group: the alerts topic must end
+// with exactly the backtest's alerts, none lost and none twice.
+func TestCrashAndRestart(t *testing.T) {
+	f := getFixture(t)
+	want := f.results["good"]
+	addrs := newCluster(t)
+	conn := []kgo.Opt{kgo.SeedBrokers(addrs...)}
+	topics := Topics{Prefix: "crash."}
+	publishDataset(t, conn, topics, f.dir)
+
+	cfg := testConfig(addrs, topics, "crash-group", parityConfigs()["good"], f.env)
+	cfg.CommitEvery = 100 // commit often, so that the crash lands between commits
+	cfg.ExitAtEnd = true
+	first, err := NewPipeline(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashAt := int64(len(want) / 2)
+	first.crashAfterAlerts = crashAt
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	sum1, err := first.Run(ctx)
+	if !errors.Is(err, errCrash) {
+		t.Fatalf("first run: got %v, want the simulated crash", err)
+	}
+	if sum1.AlertsPublished != crashAt {
+		t.Fatalf("first run published %d alerts before crashing, want %d", sum1.AlertsPublished, crashAt)
+	}
+	if c := first.Metrics().Value(MetricCommits, "ok"); c == 0 {
+		t.Fatal("the first run crashed before any commit: the test would not exercise the replay")
+	}
+	if before := readAlerts(t, conn, topics.AlertsTopic()); int64(len(before)) != crashAt {
+		t.Fatalf("%d alerts on the topic after the crash, want %d", len(before), crashAt)
+	}
+
+	second, err := NewPipeline(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum2, err := second.Run(ctx)
+	if err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	if !sum2.EndOfStream {
+		t.Fatal("restart did not reach the end of the stream")
+	}
+	got := readAlerts(t, conn, topics.AlertsTopic())
+	if d := diffAlerts(want, got); len(d) > 0 {
+		t.Fatalf("after crash and restart the alerts differ from the backtest's (%d differences):\n%s", len(d), strings.Join(d, "\n"))
+	}
+	// The restart replayed the committed part without producing, and recognised the alert
+	// produced after the last commit as already published.
+	m := second.Metrics()
+	if m.Value(MetricAlertsSuppressed, "replayed") == 0 {
+		t.Error("no alert was suppressed as replayed: the restart did not replay committed events")
+	}
+	if m.Value(MetricAlertsSuppressed, "already_published") == 0 {
+		t.Error("no alert was recognised as already published: the crash window was not exercised")
+	}
+	if sum2.AlertsPublished+crashAt != int64(len(want)) {
+		t.Errorf("restart published %d alerts, want %d", sum2.AlertsPublished, int64(len(want))-crashAt)
+	}
+}
+
+// fixtureRoot holds the shared fixture's dataset; TestMain removes it.
+var fixtureRoot string
+
+func mkdirTemp() (string, error) { return os.MkdirTemp(fixtureRoot, "dataset-") }
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "fds-stream-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fixtureRoot = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
