@@ -8,7 +8,7 @@ DEMO_RUN  ?= runs/demo
 SEED      ?= 1
 FUZZTIME  ?= 60s
 
-.PHONY: all build test demo bench fuzz lint clean
+.PHONY: all build test demo bench fuzz lint clean realdata
 
 all: build
 
@@ -36,6 +36,11 @@ bench: build
 # Run every fuzz target for FUZZTIME each (CI runs only their seed corpora, through make test).
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
+
+# The real-data benchmarks of docs/benchmarks.md: pump_and_dump on the Binance pump windows and the
+# order-event detectors on LOBSTER order flow, from ../shared/data; prints the figures as Markdown.
+realdata:
+	$(GO) run $(TAGS) ./cmd/fds-realdata --data ../shared/data --out runs/realdata
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

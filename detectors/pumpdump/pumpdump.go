@@ -26,9 +26,11 @@
 // rush orders, and ret ≥ `min_return`. A chunk is scored when it closes, i.e. at the first event
 // whose time is at or after the chunk's end (any symbol: time is global), which is the alert's
 // TS. Consecutive scoring chunks are one burst; the detector raises one alert per burst, at its
-// first chunk whose score reaches min_score, then stays silent on that symbol for `cooldown`
-// seconds. No alert is raised before `warmup` seconds of the symbol's history are in the
-// baseline.
+// first chunk whose score reaches min_score. After an alert, bursts of the same symbol within
+// `cooldown` seconds alert only if they score higher than that alert (a pre-pump by the
+// organisers minutes before the signal must not hide the pump itself), and each such alert
+// restarts the cooldown. No alert is raised before `warmup` seconds of the symbol's history
+// are in the baseline.
 //
 // Evidence: the features rush_orders, trades, notional, return, z_rush, z_trades, z_notional,
 // baseline_rush_mean, baseline_trades_mean and baseline_notional_mean, and the ids of up to 50
@@ -65,15 +67,15 @@ func init() {
 		Doc: "Per symbol and `chunk`-second chunk: buy rush orders R (same-millisecond same-side trades as one order), " +
 			"trades T, notional V and return of the high over the last price before the chunk, against the previous " +
 			"`baseline` seconds of chunks. z-scores with floors, each squashed 1-exp(-z/z_scale); score = weighted " +
-			"geometric mean (rush orders double). One alert per burst at the first chunk reaching min_score, then " +
-			"`cooldown` seconds of silence. Accounts (when trades carry them): who accumulated before and sold into the burst.",
+			"geometric mean (rush orders double). One alert per burst at the first chunk reaching min_score; within " +
+			"`cooldown` seconds after an alert only a higher-scoring burst alerts. Accounts (when trades carry them): who accumulated before and sold into the burst.",
 		Needs:           []detectors.Kind{detectors.KindTrade},
-		DefaultMinScore: 0.6,
+		DefaultMinScore: 0.75,
 		Params: []detectors.ParamSpec{
 			{Name: "chunk", Default: 25, Min: 1, Max: 3600, Unit: "s", Doc: "length of the chunks trades are aggregated in (La Morgia et al. use 5, 15 and 25 s)"},
 			{Name: "baseline", Default: 4 * 3600, Min: 60, Max: 7 * 86400, Unit: "s", Doc: "the rolling baseline: chunks of this many seconds before the scored one"},
 			{Name: "warmup", Default: 1800, Min: 0, Max: 7 * 86400, Unit: "s", Doc: "no alert before the symbol has this much history"},
-			{Name: "cooldown", Default: 3600, Min: 0, Max: 7 * 86400, Unit: "s", Doc: "silence on a symbol after an alert"},
+			{Name: "cooldown", Default: 3600, Min: 0, Max: 7 * 86400, Unit: "s", Doc: "after an alert, only a higher-scoring burst of the symbol alerts for this long"},
 			{Name: "min_rush_orders", Default: 5, Min: 1, Max: 1e6, Unit: "count", Integer: true, Doc: "buy rush orders a chunk needs to be scored"},
 			{Name: "min_return", Default: 0.01, Min: 0, Max: 100, Unit: "ratio", Doc: "rise of the chunk's high over the last price before it that a chunk needs to be scored"},
 			{Name: "z_scale", Default: 10, Min: 0.01, Max: 1e6, Unit: "ratio", Doc: "z-score at which a count factor reaches 1-1/e"},
@@ -168,6 +170,9 @@ type symbolState struct {
 	lastPrice    float64
 	cur          chunkAgg
 	quietUntil   detectors.Micros
+	// quietScore is the score of the alert that started the cooldown: a stronger burst within
+	// the cooldown still alerts (a set-up burst must not hide the pump minutes later).
+	quietScore float64
 	// burstChunk is the id of the last chunk of the current burst (scoring >= min_score, or
 	// suppressed by the cooldown); a chunk right after it continues the burst.
 	burstChunk int64
@@ -360,10 +365,10 @@ func (d *Detector) score(s *symbolState, now detectors.Micros, emit detectors.Em
 		return
 	}
 	s.inBurst, s.burstChunk = true, d.chunkID
-	if continues || s.cur.firstTS < s.quietUntil {
+	if continues || (s.cur.firstTS < s.quietUntil && f.Score <= s.quietScore) {
 		return
 	}
-	s.quietUntil = s.cur.firstTS + d.cooldown
+	s.quietUntil, s.quietScore = s.cur.firstTS+d.cooldown, f.Score
 	start := d.chunkID * d.chunk
 	a := detectors.Alert{
 		Symbol:      s.name,
