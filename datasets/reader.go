@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -157,8 +158,11 @@ type stringValues interface {
 	Value(int) string
 }
 
-// dictCache converts the entries of a batch's dictionary lazily, each at most once per batch.
-// Entries are stamped with the batch's generation instead of clearing the arrays per batch.
+// dictCache converts the entries of a batch's dictionary lazily, each at most once. Entries are
+// stamped with a generation instead of clearing the arrays when the dictionary changes. pqarrow
+// hands out a new dictionary array per batch, usually holding the same values (the row group's
+// dictionary, possibly extended at the end), so the cache keeps a copy of the raw dictionary and
+// keeps its entries while the new one starts with the same bytes.
 type dictCache struct {
 	gen    uint32
 	stamp  []uint32
@@ -166,26 +170,60 @@ type dictCache struct {
 	enums  []int8
 	enumOK []bool
 	errs   []string
+
+	offsets []int64 // the cached dictionary's value offsets, from 0
+	data    []byte  // the cached dictionary's value bytes
 }
 
-func (d *dictCache) reset(size int) {
-	d.gen++
-	if d.gen == 0 { // wrapped: old stamps could alias the new generation
-		clear(d.stamp)
-		d.gen = 1
+// rawDictionary returns a string dictionary's value offsets (n+1 of them, absolute) and bytes.
+func rawDictionary(values stringValues) (offset func(i int) int64, data []byte) {
+	switch v := values.(type) {
+	case *array.String:
+		offs := v.ValueOffsets()
+		return func(i int) int64 { return int64(offs[i]) }, v.ValueBytes()
+	case *array.LargeString:
+		offs := v.ValueOffsets()
+		return func(i int) int64 { return offs[i] }, v.ValueBytes()
 	}
-	if cap(d.stamp) < size {
-		d.stamp = make([]uint32, size)
-		d.strs = make([]string, size)
-		d.enums = make([]int8, size)
-		d.enumOK = make([]bool, size)
-		d.errs = make([]string, size)
+	return nil, nil
+}
+
+// use makes values the dictionary of the cache.
+func (d *dictCache) use(values stringValues) {
+	n := values.Len()
+	offset, data := rawDictionary(values)
+	old := len(d.offsets) - 1
+	same := offset != nil && old >= 0 && n >= old && len(data) >= len(d.data) &&
+		bytes.Equal(data[:len(d.data)], d.data)
+	for i := 0; same && i <= old; i++ {
+		same = offset(i)-offset(0) == d.offsets[i]
 	}
-	d.stamp = d.stamp[:size]
-	d.strs = d.strs[:size]
-	d.enums = d.enums[:size]
-	d.enumOK = d.enumOK[:size]
-	d.errs = d.errs[:size]
+	if !same {
+		d.gen++
+		if d.gen == 0 { // wrapped: old stamps could alias the new generation
+			clear(d.stamp)
+			d.gen = 1
+		}
+		d.offsets = d.offsets[:0]
+		d.data = d.data[:0]
+	}
+	// Grow keeping the entries of a kept dictionary; entries past its end carry older stamps.
+	if n > len(d.stamp) {
+		extra := n - len(d.stamp)
+		d.stamp = append(d.stamp, make([]uint32, extra)...)
+		d.strs = append(d.strs, make([]string, extra)...)
+		d.enums = append(d.enums, make([]int8, extra)...)
+		d.enumOK = append(d.enumOK, make([]bool, extra)...)
+		d.errs = append(d.errs, make([]string, extra)...)
+	}
+	if offset == nil {
+		return
+	}
+	base := offset(0)
+	for i := len(d.offsets); i <= n; i++ {
+		d.offsets = append(d.offsets, offset(i)-base)
+	}
+	d.data = append(d.data[:0], data...)
 }
 
 // column is one column of a table being scanned, with its decoded values for the current batch.
@@ -546,7 +584,7 @@ func (c *column) bindStrings(arr arrow.Array, n int, in *interner, b *bad) {
 	if d, ok := arr.(*array.Dictionary); ok {
 		values := d.Dictionary().(stringValues)
 		dc := &c.dict
-		dc.reset(values.Len())
+		dc.use(values)
 		var idx32 []int32
 		if a, ok := d.Indices().(*array.Int32); ok {
 			idx32 = a.Int32Values()
@@ -739,6 +777,7 @@ func openParquet(path string, dictColumns []string) (pq *parquetFile, err error)
 			pf.Close()
 		}
 	}()
+	dropStoredArrowSchema(pf)
 	sch := pf.MetaData().Schema
 	props := pqarrow.ArrowReadProperties{BatchSize: readBatchRows}
 	for j := 0; j < sch.NumColumns(); j++ {
@@ -763,6 +802,26 @@ func openParquet(path string, dictColumns []string) (pq *parquetFile, err error)
 		}
 	}
 	return pq, nil
+}
+
+// dropStoredArrowSchema removes the Arrow schema that arrow-go and pyarrow store in the footer
+// (key ARROW:schema) before pqarrow sees it. The reader needs nothing from it: the Parquet types
+// give the units, UTC flags and string columns, and dictionaries are asked for per column. And
+// arrow-go trusts the lengths inside it: a corrupt one makes it allocate without bound, which no
+// recover can catch (found by FuzzReadOrders).
+func dropStoredArrowSchema(pf *file.Reader) {
+	meta := pf.MetaData()
+	if meta == nil || meta.FileMetaData == nil {
+		return
+	}
+	kv := meta.FileMetaData.KeyValueMetadata
+	kept := kv[:0:0]
+	for _, e := range kv {
+		if e != nil && e.Key != "ARROW:schema" {
+			kept = append(kept, e)
+		}
+	}
+	meta.FileMetaData.KeyValueMetadata = kept
 }
 
 // startReading starts a record reader over the named top-level columns (all present).
