@@ -642,3 +642,41 @@ func TestCorruptStoredArrowSchema(t *testing.T) {
 		t.Fatalf("read %d rows that differ from the original", len(got))
 	}
 }
+
+func TestOpenSparkStyleTableFolder(t *testing.T) {
+	dir := t.TempDir()
+	// Spark names the output folder like a file.
+	writeEvents(t, filepath.Join(dir, "trades.parquet", "part-00000.parquet"), TableTrades, genEvents(detectors.KindTrade, 5, 1))
+	d, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := readAll(t, d, TableTrades)
+	if err != nil || len(got) != 5 {
+		t.Fatalf("read %d rows, %v", len(got), err)
+	}
+	writeEvents(t, filepath.Join(dir, "trades", "x.parquet"), TableTrades, nil)
+	if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "table trades is both trades.parquet/ and trades/") {
+		t.Fatalf("both trades.parquet/ and trades/: %v", err)
+	}
+}
+
+func TestParsePartitionPath(t *testing.T) {
+	cases := []struct {
+		rel  string
+		want []Partition
+	}{
+		{".", nil},
+		{"plain/folders", nil},
+		{"symbol=BTCUSDT", []Partition{{Key: "symbol", Value: "BTCUSDT"}}},
+		{"symbol=BTC%2FUSD/x/date=2024-01-01", []Partition{{Key: "symbol", Value: "BTC/USD"}, {Key: "date", Value: "2024-01-01"}}},
+		{"account_id=__HIVE_DEFAULT_PARTITION__", []Partition{{Key: "account_id", Null: true}}},
+		{"k=a/k=b", []Partition{{Key: "k", Value: "b"}}},
+		{"=v/k=%zz/e=", []Partition{{Key: "k", Value: "%zz"}, {Key: "e", Value: ""}}},
+	}
+	for _, tc := range cases {
+		if got := ParsePartitionPath(tc.rel); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("ParsePartitionPath(%q) = %+v, want %+v", tc.rel, got, tc.want)
+		}
+	}
+}
