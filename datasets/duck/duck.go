@@ -254,10 +254,16 @@ func scanSQL(files []string, withOrder bool) (string, []any, error) {
 	root := tableRoot(files)
 	var groups []*scanGroup
 	bySignature := make(map[string]*scanGroup)
+	seen := make(map[string]bool, len(files))
 	for i, f := range files {
 		if err := checkSQLPath(f); err != nil {
 			return "", nil, err
 		}
+		// The input order is found by joining on the file name: a repeated name would repeat rows.
+		if seen[f] {
+			return "", nil, fmt.Errorf("%s: listed twice", f)
+		}
+		seen[f] = true
 		cols, err := fileColumns(f)
 		if err != nil {
 			return "", nil, err

@@ -281,6 +281,7 @@ func TestSortParquetErrors(t *testing.T) {
 		{"not parquet", []string{good, junk}, junk},
 		{"missing", []string{filepath.Join(dir, "nope.parquet")}, "nope.parquet"},
 		{"no files", nil, "no files"},
+		{"repeated file", []string{good, good}, "listed twice"},
 	}
 	for _, tc := range cases {
 		err := db.SortParquet(context.Background(), tc.files, dst)
