@@ -28,6 +28,10 @@ type App struct {
 	Quiet     bool
 	Verbose   bool
 	LogFormat string
+
+	CPUProfile string
+	MemProfile string
+	cpuFile    *os.File
 }
 
 // Infof prints a notice on stderr unless --quiet.
@@ -86,6 +90,10 @@ time-to-detect.`,
 	root.PersistentFlags().BoolVarP(&app.Quiet, "quiet", "q", false, "print nothing but results and errors")
 	root.PersistentFlags().BoolVarP(&app.Verbose, "verbose", "v", false, "print details of the work")
 	root.PersistentFlags().StringVar(&app.LogFormat, "log-format", "text", "format of log lines: text or json")
+	root.PersistentFlags().StringVar(&app.CPUProfile, "cpuprofile", "", "write a CPU profile (pprof) of the command to this file")
+	root.PersistentFlags().StringVar(&app.MemProfile, "memprofile", "", "write a heap profile (pprof) at the end of the command to this file")
+	root.PersistentPreRunE = func(c *cobra.Command, args []string) error { return app.startProfiles() }
+	root.PersistentPostRunE = func(c *cobra.Command, args []string) error { return app.stopProfiles() }
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &UsageError{Err: err} })
 
 	groups := map[string]*cobra.Command{}
