@@ -1,0 +1,119 @@
+package backtest_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fds-dev/fds/backtest"
+	"github.com/fds-dev/fds/datasets/synth"
+	_ "github.com/fds-dev/fds/detectors/all"
+)
+
+// The sweep benchmarks compare a 100-configuration sweep with a single-configuration backtest
+// of the same detector on the same generated data (docs/performance.md, "Tuning"). Both report
+// cpu-s/op (user+system CPU time of the process per operation) beside the wall time, because a
+// shared machine's wall time says more about the neighbours than about the code.
+
+var (
+	benchDataOnce sync.Once
+	benchDataDir  string
+	benchDataErr  error
+)
+
+// benchData generates the small preset once per test binary into a temporary folder.
+func benchData(b *testing.B) string {
+	benchDataOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "fds-tune-bench-")
+		if err != nil {
+			benchDataErr = err
+			return
+		}
+		benchDataDir = filepath.Join(dir, "small")
+		_, benchDataErr = synth.Generate(synth.Config{Seed: 1, Preset: "small"}, benchDataDir)
+	})
+	if benchDataErr != nil {
+		b.Fatal(benchDataErr)
+	}
+	return benchDataDir
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// sweepGrids are 100-configuration grids per detector.
+var sweepGrids = map[string]string{
+	"spoofing": `detectors:
+  spoofing:
+    sweep:
+      min_size_ratio: [2, 3, 5, 8]
+      max_lifetime: [2, 5, 10, 20, 60]
+      min_opposite_ratio: [0.25, 0.5, 1, 1.5, 2]
+`,
+	"wash_trade": `detectors:
+  wash_trade:
+    sweep:
+      window: [60, 120, 300, 600]
+      count_scale: [1, 2, 3, 5, 8]
+      volume_scale: [1, 2, 5, 10, 20]
+`,
+}
+
+func benchmarkSingle(b *testing.B, detector string) {
+	data := benchData(b)
+	cfg := backtest.DefaultConfig()
+	if err := cfg.Select([]string{detector}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	c0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		if _, err := backtest.Run(context.Background(), backtest.Options{DataDir: data, Config: cfg}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric((cpuTime()-c0).Seconds()/float64(b.N), "cpu-s/op")
+}
+
+func benchmarkSweep(b *testing.B, detector string, workers int) {
+	data := benchData(b)
+	g, err := backtest.ParseGrid("grid.yaml", []byte(sweepGrids[detector]))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if g.Size() != 100 {
+		b.Fatalf("grid has %d configurations, want 100", g.Size())
+	}
+	obj, _ := backtest.ParseObjective("fbeta:1")
+	b.ResetTimer()
+	c0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		_, err := backtest.Tune(context.Background(), backtest.TuneOptions{Options: backtest.Options{DataDir: data},
+			Grid: g, Objective: obj, Validation: backtest.Validation{Split: true, SplitFraction: 0.5}, Seed: 1, Workers: workers})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric((cpuTime()-c0).Seconds()/float64(b.N), "cpu-s/op")
+}
+
+func BenchmarkSingleConfig(b *testing.B) {
+	for _, d := range []string{"spoofing", "wash_trade"} {
+		b.Run(d, func(b *testing.B) { benchmarkSingle(b, d) })
+	}
+}
+
+func BenchmarkSweep100(b *testing.B) {
+	for _, d := range []string{"spoofing", "wash_trade"} {
+		b.Run(d, func(b *testing.B) { benchmarkSweep(b, d, 0) })
+	}
+}
