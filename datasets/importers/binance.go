@@ -12,7 +12,8 @@ import (
 
 func init() {
 	registerFormat(&Format{
-		Name: "binance-futures",
+		Summary: "Binance USD-M futures dumps: trades, aggTrades, mark/index/premium klines, fundingRate → trades, marks",
+		Name:    "binance-futures",
 		Doc: "Binance USD-M futures public dumps (data.binance.vision), CSV or the .zip as downloaded, with or " +
 			"without header: trades (id,price,qty,quote_qty,time,is_buyer_maker), aggTrades (agg_trade_id,price," +
 			"quantity,first_trade_id,last_trade_id,transact_time,is_buyer_maker), markPriceKlines / indexPriceKlines / " +

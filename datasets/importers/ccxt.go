@@ -11,9 +11,10 @@ import (
 
 func init() {
 	registerFormat(&Format{
-		Name: "ccxt-trades",
+		Summary: "ccxt fetch_trades CSV (symbol,timestamp,side,price,amount) → trades",
+		Name:    "ccxt-trades",
 		Doc: "ccxt fetch_trades CSV with a header: symbol,timestamp,datetime,side,price,amount[,btc_volume|cost][,id]. " +
-			"side is the taker side; rows without an id are numbered in time order. Without a symbol column, --symbol names it.",
+			"side is the taker side; without ids, trades are numbered 1..n in time order. Without a symbol column, --symbol names it.",
 		Tables: []string{datasets.TableTrades},
 		parse:  parseCCXTTrades,
 	})

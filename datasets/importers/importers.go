@@ -114,7 +114,9 @@ type TableReport struct {
 // Format describes one importer.
 type Format struct {
 	Name string
-	Doc  string
+	// Summary is one line for command help; Doc is the full mapping (docs/importers.md has more).
+	Summary string
+	Doc     string
 	// Tables the format can produce.
 	Tables []string
 	parse  func(c *parseCtx, in *input) error

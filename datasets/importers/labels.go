@@ -16,7 +16,8 @@ import (
 
 func init() {
 	registerFormat(&Format{
-		Name: "pump-labels",
+		Summary: "pump-and-dump label lists (P&Ds.csv, pump_telegram.csv, pumps.json) → labels",
+		Name:    "pump-labels",
 		Doc: "pump-and-dump label lists, the kind told by content: P&Ds.csv (semicolons, BOM, decimal comma: " +
 			"coin;exchange;pair;timestamp), the Sapienza pump_telegram.csv (symbol,group,date,hour,exchange; pair BTC), " +
 			"pumps.json ([{symbol|currency_pair, exchange, time}]). All are merged into one labels table: one incident " +

@@ -14,7 +14,8 @@ import (
 
 func init() {
 	registerFormat(&Format{
-		Name: "lobster",
+		Summary: "LOBSTER message files → orders and trades (one actor per order or MPID)",
+		Name:    "lobster",
 		Doc: "LOBSTER message file (no header: time,type,order_id,size,price*10000,direction[,mpid]; time in seconds " +
 			"after midnight, New York, ns decimals truncated to µs). Symbol and day from the file name " +
 			"(AMZN_2021-04-12_..._message_10.csv) or --symbol/--date. Type 1 → new, 2 → amend (size reduced), " +

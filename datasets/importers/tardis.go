@@ -13,7 +13,8 @@ import (
 
 func init() {
 	registerFormat(&Format{
-		Name: "tardis",
+		Summary: "Tardis CSV: trades, liquidations, derivative_ticker, book snapshots/quotes/L2 → trades, liquidations, marks, orders",
+		Name:    "tardis",
 		Doc: "Tardis.dev normalised CSV (header required; exchange time `timestamp` in µs): trades and liquidations " +
 			"(id,side,price,amount; told apart by the file name, *_trades_* or *_liquidations_*), derivative_ticker " +
 			"(→ marks, blank fields carried forward), book_snapshot_N, quotes and incremental_book_L2 (→ orders of " +

@@ -33,7 +33,7 @@ func newDatasetsImportCmd(app *App) *cobra.Command {
 	var opts datasetsImportOptions
 	var formats []string
 	for _, f := range importers.Formats() {
-		formats = append(formats, fmt.Sprintf("  %-16s %s", f.Name, f.Doc))
+		formats = append(formats, fmt.Sprintf("  %-16s %s", f.Name, f.Summary))
 	}
 	c := &cobra.Command{
 		Use:   "import --format FORMAT --out DIR INPUT...",
@@ -41,7 +41,7 @@ func newDatasetsImportCmd(app *App) *cobra.Command {
 		Long: "Import converts files of a known format into the canonical tables of a dataset folder. It adds\n" +
 			"or replaces only the tables it produces, each atomically; a file it cannot map fails the whole\n" +
 			"import with one line naming the file, line and column, and nothing is written.\n\nFormats:\n" +
-			strings.Join(formats, "\n"),
+			strings.Join(formats, "\n") + "\n\nThe mapping of every format, and the normalisation of timestamps, sides and symbols,\nis in docs/importers.md.",
 		Example: `  fds datasets import --format ccxt-trades --out data/pnd ../shared/data/pnd-binance-trades/*.csv.gz
   fds datasets import --format pump-labels --out data/pnd '../shared/data/pnd-binance-trades/P&Ds.csv' \
       ../shared/data/pnd-sapienza-labels/pump_telegram.csv ../shared/data/pnd-binance-labels-498/pumps.json
