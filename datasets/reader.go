@@ -232,9 +232,8 @@ type column struct {
 	kind     colKind
 	nullable bool
 
-	// Per file: src is the column's index in the record batches, or -1 when the file lacks it;
-	// then constant holds the hive partition value standing in for it, or nil (all null).
-	src      int
+	// Per file: when the file lacks the column, the hive partition value standing in for it, or
+	// nil (all null).
 	constant *Partition
 
 	// Per batch, indexed by row within the batch. Only the slice of the column's kind is set.
@@ -911,7 +910,7 @@ func (s *scanner) openNext() error {
 	}
 	var read []string
 	for _, c := range s.cols {
-		c.src, c.constant = -1, nil
+		c.constant = nil
 		dt, ok := pq.types[c.name]
 		if ok {
 			if !c.kind.accepts(dt) {
@@ -1094,7 +1093,7 @@ func columnsOf(sc *arrow.Schema) []*column {
 		default:
 			panic("datasets: no decoder for column " + f.Name + " of type " + f.Type.String())
 		}
-		cols = append(cols, &column{name: f.Name, kind: k, nullable: f.Nullable, src: -1})
+		cols = append(cols, &column{name: f.Name, kind: k, nullable: f.Nullable})
 	}
 	return cols
 }
@@ -1260,7 +1259,7 @@ func (d *Dataset) FirstUnsorted(table string) (*Unsorted, error) {
 	if !ok {
 		return nil, fmt.Errorf("dataset folder %s: has no %s table", d.Dir, table)
 	}
-	ts := &column{name: "ts", kind: colTS, src: -1}
+	ts := &column{name: "ts", kind: colTS}
 	sc := newScanner(files, []*column{ts})
 	defer sc.close()
 	var prev int64
