@@ -1,6 +1,8 @@
 package all_test
 
 import (
+	"math"
+	"math/rand/v2"
 	"sort"
 	"testing"
 
@@ -240,5 +242,37 @@ func BenchmarkDetectors(b *testing.B) {
 			}
 			b.ReportMetric(float64(len(evs)*b.N)/b.Elapsed().Seconds(), "events/s")
 		})
+	}
+}
+
+// TestDetectorsSurviveOddEvents feeds seeded random events with odd values (zero, negative and
+// NaN prices and quantities, unknown order ids, empty accounts, out-of-range enums) to every
+// detector at default parameters and with no warm-up: nothing may panic.
+func TestDetectorsSurviveOddEvents(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	odd := []float64{0, -1, 1, 100, 1e-12, 1e12, math.NaN(), math.Inf(1)}
+	accounts := []string{"", "A", "B", "C"}
+	env := detectors.Env{Accounts: map[string]detectors.Account{"A": {AccountID: "A", OwnerGroup: "g"}, "B": {AccountID: "B", OwnerGroup: "g"}}}
+	for _, name := range []string{"wash_trade", "spoofing"} {
+		params := map[string]float64{"min_score": 0}
+		if name == "spoofing" {
+			params["warmup_orders"] = 0
+		}
+		d, _, err := detectors.Build(name, params, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev detectors.Event
+		for i := 0; i < 50_000; i++ {
+			ev = detectors.Event{TS: int64(i) * 1000, Symbol: "X", Kind: detectors.Kind(1 + rng.IntN(4)), Seq: int64(i)}
+			pick := func() float64 { return odd[rng.IntN(len(odd))] }
+			side := detectors.Side(rng.IntN(3) - 1)
+			ev.Order = detectors.Order{Account: accounts[rng.IntN(4)], OrderID: int64(rng.IntN(20)), Event: detectors.OrderEvent(rng.IntN(8)),
+				Side: side, Type: detectors.OrderType(rng.IntN(6)), Price: pick(), Qty: pick(), LeavesQty: pick()}
+			ev.Trade = detectors.Trade{TradeID: int64(i), Price: pick(), Qty: pick(), TakerSide: side,
+				MakerAccount: accounts[rng.IntN(4)], TakerAccount: accounts[rng.IntN(4)], MakerOrderID: int64(rng.IntN(20))}
+			d.OnEvent(&ev, func(detectors.Alert) {})
+		}
+		d.Flush(func(detectors.Alert) {})
 	}
 }
