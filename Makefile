@@ -48,3 +48,35 @@ lint:
 
 clean:
 	rm -rf bin data/demo runs/demo
+
+# The CI gate (docs/ci.md). regress back-tests the default generated market (seed 1, regenerated
+# when the generator's sources are newer than it) with every detector at its defaults, compares the
+# run with the committed baseline (fds regress: exit 3 on a metric worse than its tolerance) and
+# runs every detector test file (fds test: exit 3 on a failing case). Both steps run; the recipe
+# fails with the first failing step's exit status (make reports it as "Error 3"). Reports land in
+# $(REGRESS_RUN): regress.md (for a pull-request comment), regress.xml and test.xml (JUnit).
+# baseline replaces the committed baseline with a fresh run: only on purpose (CONTRIBUTING.md).
+REGRESS_DATA ?= data/regress
+REGRESS_RUN  ?= runs/regress
+BASELINE     ?= testdata/baseline
+TOLERANCES   ?= testdata/tolerances.yaml
+SYNTH_SRC    := $(filter-out %_test.go,$(wildcard datasets/synth/*.go))
+
+.PHONY: regress baseline regress-run
+
+$(REGRESS_DATA)/labels.parquet: $(SYNTH_SRC) | build
+	$(BIN) datasets generate --out $(REGRESS_DATA) --preset default --seed 1
+
+regress-run: build $(REGRESS_DATA)/labels.parquet
+	$(BIN) backtest --data $(REGRESS_DATA) --out $(REGRESS_RUN) --quiet
+
+regress: regress-run
+	@status=0; \
+	$(BIN) regress --baseline $(BASELINE) --candidate $(REGRESS_RUN) --tolerances $(TOLERANCES) \
+		--markdown $(REGRESS_RUN)/regress.md --junit $(REGRESS_RUN)/regress.xml || status=$$?; \
+	$(BIN) test detectors/ --junit $(REGRESS_RUN)/test.xml || { s=$$?; [ $$status -ne 0 ] || status=$$s; }; \
+	exit $$status
+
+baseline: regress-run
+	$(BIN) baseline --run $(REGRESS_RUN) --out $(BASELINE)
+	@git diff --stat -- $(BASELINE) 2>/dev/null || true

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goccy/go-yaml"
+
+	"github.com/fds-dev/fds/backtest"
 	"github.com/fds-dev/fds/datasets/synth"
 )
 
@@ -21,20 +24,20 @@ func TestGateEndToEnd(t *testing.T) {
 	if _, err := synth.Generate(synth.Config{Preset: "small", Seed: 1}, data); err != nil {
 		t.Fatal(err)
 	}
-	backtest := func(out string, extra ...string) {
+	backtestTo := func(out string, extra ...string) {
 		t.Helper()
 		args := append([]string{"backtest", "--data", data, "--out", filepath.Join(dir, out), "--quiet"}, extra...)
 		if code, stdout, stderr := runFDS(t, args...); code != ExitOK {
 			t.Fatalf("%v: exit %d\n%s%s", args, code, stdout, stderr)
 		}
 	}
-	backtest("base")
+	backtestTo("base")
 	baseline := filepath.Join(dir, "testdata", "baseline")
 	if code, _, stderr := runFDS(t, "baseline", "--run", filepath.Join(dir, "base"), "--out", baseline); code != ExitOK {
 		t.Fatalf("baseline: exit %d %s", code, stderr)
 	}
 
-	backtest("same")
+	backtestTo("same")
 	code, out, _ := runFDS(t, "regress", "--baseline", baseline, "--candidate", filepath.Join(dir, "same"), "--bootstrap", "200")
 	if code != ExitOK || !strings.Contains(out, "alerts: identical") || !strings.Contains(out, "PASS") {
 		t.Errorf("unchanged detectors: exit %d, want 0 and an empty alert diff\n%s", code, out)
@@ -43,7 +46,7 @@ func TestGateEndToEnd(t *testing.T) {
 		t.Errorf("no unchanged spoofing recall row:\n%s", out)
 	}
 
-	backtest("weak", "--set", "spoofing.min_score=0.99")
+	backtestTo("weak", "--set", "spoofing.min_score=0.99")
 	code, out, stderr := runFDS(t, "regress", "--baseline", baseline, "--candidate", filepath.Join(dir, "weak"), "--bootstrap", "200")
 	if code != ExitRegression {
 		t.Fatalf("weakened spoofing: exit %d, want 3\n%s", code, out)
@@ -72,5 +75,44 @@ func TestGateEndToEnd(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "config.yaml,matches.tsv,metrics.json" {
 		t.Errorf("baseline files %v", names)
+	}
+}
+
+// TestCommittedGateFiles checks what the project's gate reads: the committed baseline loads with
+// matches that agree with its metrics, the tolerances parse, and the CI workflow files of
+// docs/ci are valid YAML that run the gate and publish its JUnit reports.
+func TestCommittedGateFiles(t *testing.T) {
+	root := filepath.Join("..", "..", "..")
+	base, err := backtest.LoadRegressRun(filepath.Join(root, "testdata", "baseline"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if base.Matches == nil || len(base.Run.Metrics.Detectors) == 0 {
+		t.Fatalf("baseline without matches or detectors: %+v", base.Run.Metrics)
+	}
+	r := backtest.Compare(base, base, backtest.RegressOptions{Replicates: 20, Seed: 1})
+	if !r.Passed() || len(r.Notes) != 0 || r.Bootstrap.Unavailable != "" {
+		t.Errorf("baseline against itself: regressions %v, notes %v, %s", r.Regressions, r.Notes, r.Bootstrap.Unavailable)
+	}
+	if _, err := backtest.LoadTolerances(filepath.Join(root, "testdata", "tolerances.yaml"), backtest.DefaultTolerances()); err != nil {
+		t.Error(err)
+	}
+	for file, wants := range map[string][]string{
+		"github-workflow.yml": {"make regress", "runs/regress/regress.md", "runs/regress/*.xml"},
+		"gitlab-ci.yml":       {"make regress", "junit: runs/regress/*.xml"},
+	} {
+		data, err := os.ReadFile(filepath.Join(root, "docs", "ci", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := yaml.Unmarshal(data, &doc); err != nil || len(doc) == 0 {
+			t.Errorf("%s: not a YAML mapping: %v", file, err)
+		}
+		for _, w := range wants {
+			if !strings.Contains(string(data), w) {
+				t.Errorf("%s lacks %q", file, w)
+			}
+		}
 	}
 }

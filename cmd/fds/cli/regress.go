@@ -24,6 +24,7 @@ type regressOptions struct {
 	Format             string
 	Output             string
 	JUnit              string
+	Markdown           string
 	Bootstrap          int
 	Seed               uint64
 	Level              float64
@@ -53,7 +54,8 @@ time-to-detect; --tolerances FILE and then each --tolerance override them (docs/
 Exit codes: 0 no regression, 3 a regression, 1 an error (unreadable run), 2 a usage error.`,
 		Example: `  fds regress --baseline testdata/baseline --candidate runs/regress
   fds regress --baseline runs/main --candidate runs/pr --tolerance recall=0.02 --tolerance spoofing.precision=0.05
-  fds regress --baseline runs/main --candidate runs/pr --format markdown --output regress.md --junit regress.xml`,
+  fds regress --baseline runs/main --candidate runs/pr --format markdown --output regress.md --junit regress.xml
+  fds regress --baseline testdata/baseline --candidate runs/regress --markdown regress.md --junit regress.xml`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if opts.Baseline == "" || opts.Candidate == "" {
@@ -70,6 +72,7 @@ Exit codes: 0 no regression, 3 a regression, 1 an error (unreadable run), 2 a us
 	f.StringVar(&opts.Format, "format", "text", "output format: "+strings.Join(regressFormats, ", "))
 	f.StringVar(&opts.Output, "output", "", "write the report to FILE (atomically) instead of stdout")
 	f.StringVar(&opts.JUnit, "junit", "", "also write JUnit XML to FILE")
+	f.StringVar(&opts.Markdown, "markdown", "", "also write the Markdown report (for a pull-request comment) to FILE")
 	f.IntVar(&opts.Bootstrap, "bootstrap", 1000, "bootstrap resamples for the intervals (0: none)")
 	f.Uint64Var(&opts.Seed, "seed", 1, "seed of the bootstrap resampling")
 	f.Float64Var(&opts.Level, "level", 0.95, "confidence level of the intervals")
@@ -141,6 +144,15 @@ func runRegress(app *App, opts regressOptions) error {
 	if opts.JUnit != "" {
 		if err := reports.WriteJUnitFile(opts.JUnit, r.JUnit()); err != nil {
 			return fmt.Errorf("--junit: %w", err)
+		}
+	}
+	if opts.Markdown != "" {
+		var md bytes.Buffer
+		if err := r.WriteMarkdown(&md); err != nil {
+			return err
+		}
+		if err := fsutil.WriteFile(opts.Markdown, md.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("--markdown: %w", err)
 		}
 	}
 	if opts.Output != "" || opts.Format != "text" {

@@ -199,6 +199,14 @@ func TestRegressFormats(t *testing.T) {
 		t.Errorf("temporary files left: %v", entries)
 	}
 
+	// Text on stdout with Markdown beside it.
+	mdFile := filepath.Join(dir, "out", "side.md")
+	code, out, _ = runFDS(t, append(common, "--markdown", mdFile)...)
+	side, err := os.ReadFile(mdFile)
+	if code != ExitRegression || !strings.Contains(out, "REGRESSED") || err != nil || !strings.Contains(string(side), "| **spoofing** | **recall** |") {
+		t.Errorf("--markdown: exit %d, err %v\n%s\n%s", code, err, out, side)
+	}
+
 	// Same inputs, same bytes.
 	_, a, _ := runFDS(t, append(common, "--format", "json")...)
 	_, b, _ := runFDS(t, append(common, "--format", "json")...)
