@@ -194,6 +194,11 @@ func (d *Detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 	if ev.Kind != detectors.KindTrade {
 		return
 	}
+	if t := &ev.Trade; !(t.Price > 0) || !(t.Qty > 0) || math.IsInf(t.Price, 0) || math.IsInf(t.Qty, 0) ||
+		(t.TakerSide != detectors.Buy && t.TakerSide != detectors.Sell) {
+		// A trade no venue can print (validated data has none) would poison the running sums.
+		return
+	}
 	s := d.symbols[ev.Symbol]
 	if s == nil {
 		s = &symbolState{name: ev.Symbol, ring: make([]stat, d.ringLen), firstTS: ev.TS}

@@ -179,3 +179,33 @@ func BenchmarkPumpDump(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(evs)*b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+func TestOddTradesAreIgnored(t *testing.T) {
+	// NaN, infinite, zero and negative prices or quantities and unknown sides amid a pump: no
+	// panic, no NaN score, and the alert is the one of the clean scenario.
+	clean := replay(build(t, nil), pumpScenario(false))
+	var evs []detectors.Event
+	odd := []float64{0, -1, math.NaN(), math.Inf(1), math.Inf(-1)}
+	for i, ev := range pumpScenario(false) {
+		evs = append(evs, ev)
+		bad := ev
+		bad.Trade.Price = odd[i%len(odd)]
+		if i%3 == 0 {
+			bad.Trade.Price, bad.Trade.Qty = 1, odd[i%len(odd)]
+		}
+		if bad.Trade.Qty == 0 {
+			bad.Trade.TakerSide = 0
+		}
+		evs = append(evs, bad)
+	}
+	got := replay(build(t, map[string]float64{"min_score": 0}), evs)
+	for _, a := range got {
+		if math.IsNaN(a.Score) || math.IsInf(a.Score, 0) {
+			t.Fatalf("non-finite score %+v", a)
+		}
+	}
+	again := replay(build(t, nil), evs)
+	if len(again) != 1 || len(clean) != 1 || again[0].Score != clean[0].Score {
+		t.Errorf("odd trades changed the alert: %+v vs %+v", again, clean)
+	}
+}
