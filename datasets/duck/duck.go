@@ -83,7 +83,8 @@ func (d *DB) Close() error {
 // partition folders (key=value) below the files' common table folder become columns for keys the
 // files lack, as datasets.Open reads them. ts is written as timestamp[us, UTC] whatever its unit
 // in the input; the other columns keep their types. dst is written to a temporary file in its
-// folder and renamed into place.
+// folder and renamed into place. Row groups are DuckDB's default size (122,880 rows): asking for
+// 2^20 rows, as EventWriter writes, made the sort about twice as slow.
 func (d *DB) SortParquet(ctx context.Context, srcFiles []string, dst string) error {
 	scan, args, err := scanSQL(srcFiles, true)
 	if err != nil {
@@ -113,7 +114,7 @@ func (d *DB) SortParquet(ctx context.Context, srcFiles []string, dst string) err
   SELECT * EXCLUDE (fds_file_index, fds_file_row) REPLACE (CAST(ts AS TIMESTAMPTZ) AS ts)
   FROM (%s)
   ORDER BY ts, fds_file_index, fds_file_row
-) TO $%d (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE %d)`, scan, len(args), datasetsRowGroupRows)
+) TO $%d (FORMAT parquet, COMPRESSION zstd)`, scan, len(args))
 	if _, err := d.conn.ExecContext(ctx, stmt, args...); err != nil {
 		return fmt.Errorf("sorting %s: %s", describeFiles(srcFiles), flattenErr(err))
 	}
@@ -126,9 +127,6 @@ func (d *DB) SortParquet(ctx context.Context, srcFiles []string, dst string) err
 	ok = true
 	return nil
 }
-
-// datasetsRowGroupRows matches the row groups written by datasets.EventWriter.
-const datasetsRowGroupRows = 1 << 20
 
 // Summary describes an event table.
 type Summary struct {

@@ -2,6 +2,7 @@ package duck
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -311,4 +312,47 @@ func TestTableRoot(t *testing.T) {
 			t.Errorf("tableRoot(%q) = %s, want %s", tc.files, got, tc.want)
 		}
 	}
+}
+
+// BenchmarkSortParquetTrades sorts 1M trades in 4 unsorted files (ts drawn from 50 values per
+// file, so that ties abound) into one file.
+func BenchmarkSortParquetTrades(b *testing.B) {
+	const perFile, files = 250_000, 4
+	dir := b.TempDir()
+	var src []string
+	for f := 0; f < files; f++ {
+		path := filepath.Join(dir, "trades", fmt.Sprintf("part-%d.parquet", f))
+		w, err := datasets.NewEventWriter(path, datasets.TableTrades)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(uint64(f), 9))
+		for i := 0; i < perFile; i++ {
+			ev := detectors.Event{
+				TS: 1_700_000_000_000_000 + int64(rng.IntN(1_000_000_000)), Symbol: "BTCUSDT", Kind: detectors.KindTrade,
+				Trade: detectors.Trade{TradeID: int64(f*perFile + i + 1), Price: 100 + rng.Float64(), Qty: 1, TakerSide: detectors.Buy,
+					MakerAccount: fmt.Sprintf("a%d", rng.IntN(1000)), TakerAccount: fmt.Sprintf("a%d", rng.IntN(1000))},
+			}
+			if err := w.Write(&ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+		src = append(src, path)
+	}
+	db, err := Open(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	dst := filepath.Join(dir, "sorted.parquet")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := db.SortParquet(context.Background(), src, dst); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*perFile*files)/b.Elapsed().Seconds(), "rows/s")
 }
