@@ -164,6 +164,7 @@ type symbolState struct {
 	// next is the ring slot of chunk `pushed+1`; filled counts valid slots.
 	next, filled int
 	pushed       int64 // id of the last chunk pushed into the ring
+	adds         int   // chunks added since the last exact recomputation of the sums
 	hasPushed    bool
 	sum, sumSq   stat
 	firstTS      detectors.Micros
@@ -249,30 +250,33 @@ func (d *Detector) Flush(emit detectors.Emit) {
 // symbol's baseline.
 func (d *Detector) closeChunks(now detectors.Micros, emit detectors.Emit) {
 	for _, s := range d.dirty {
+		d.fillGap(s)
 		d.score(s, now, emit)
-		d.push(s)
+		c := &s.cur
+		s.add(stat{rush: float64(c.rushBuys), trades: float64(c.trades), notional: c.notional}, d.ringLen)
+		s.pushed, s.hasPushed = d.chunkID, true
 		s.lastPrice = s.cur.last
 		s.cur = chunkAgg{tradeIDs: s.cur.tradeIDs[:0]}
 	}
 	d.dirty = d.dirty[:0]
 }
 
-// push adds the closed chunk to the ring, first zero-filling the empty chunks since the last push.
-func (d *Detector) push(s *symbolState) {
-	if s.hasPushed {
-		gap := d.chunkID - s.pushed - 1
-		if gap >= int64(d.ringLen) {
-			s.next, s.filled, s.sum, s.sumSq = 0, 0, stat{}, stat{}
-			clear(s.ring)
-		} else {
-			for i := int64(0); i < gap; i++ {
-				s.add(stat{}, d.ringLen)
-			}
-		}
+// fillGap pushes the empty chunks between the last pushed chunk and the open one as zeros, so
+// that the ring is exactly the `baseline` seconds before the open chunk; a gap longer than the
+// ring empties it.
+func (d *Detector) fillGap(s *symbolState) {
+	if !s.hasPushed {
+		return
 	}
-	c := &s.cur
-	s.add(stat{rush: float64(c.rushBuys), trades: float64(c.trades), notional: c.notional}, d.ringLen)
-	s.pushed, s.hasPushed = d.chunkID, true
+	gap := d.chunkID - s.pushed - 1
+	if gap >= int64(d.ringLen) {
+		s.next, s.filled, s.sum, s.sumSq, s.adds = 0, 0, stat{}, stat{}, 0
+		clear(s.ring)
+		return
+	}
+	for i := int64(0); i < gap; i++ {
+		s.add(stat{}, d.ringLen)
+	}
 }
 
 func (s *symbolState) add(x stat, n int) {
@@ -295,26 +299,30 @@ func (s *symbolState) add(x stat, n int) {
 	s.sumSq.rush += x.rush * x.rush
 	s.sumSq.trades += x.trades * x.trades
 	s.sumSq.notional += x.notional * x.notional
+	// Subtracting what leaves the window accumulates rounding error over an endless stream:
+	// once per ring length, the sums are recomputed exactly (amortised O(1) per chunk).
+	s.adds++
+	if s.adds%n == 0 {
+		s.sum, s.sumSq = stat{}, stat{}
+		for _, v := range s.ring[:s.filled] {
+			s.sum.rush += v.rush
+			s.sum.trades += v.trades
+			s.sum.notional += v.notional
+			s.sumSq.rush += v.rush * v.rush
+			s.sumSq.trades += v.trades * v.trades
+			s.sumSq.notional += v.notional * v.notional
+		}
+	}
 }
 
-// baseline returns the mean and standard deviation of the ring over the baseline period: the
-// chunks between the last push and the scored chunk are empty and count as zeros.
+// baselineStats returns the mean and standard deviation of the chunks in the ring: after
+// fillGap, exactly the `baseline` seconds before the open chunk (fewer at the start of a history).
 func (d *Detector) baselineStats(s *symbolState) (mean, sd stat) {
-	n := float64(d.ringLen)
-	gap := d.chunkID - s.pushed - 1
-	if !s.hasPushed || gap >= int64(d.ringLen) {
+	n := float64(s.filled)
+	if n == 0 {
 		return stat{}, stat{}
 	}
-	// The ring holds `filled` chunks; the `gap` empty chunks since push out as many old ones.
-	// Approximating them as still present biases the mean by at most gap/ringLen of one old
-	// chunk: exact when the ring is not full, and rare otherwise (a long quiet spell).
-	var sum, sq stat = s.sum, s.sumSq
-	if s.filled < d.ringLen {
-		n = float64(min(s.filled+int(gap), d.ringLen))
-	}
-	if n <= 0 {
-		return stat{}, stat{}
-	}
+	sum, sq := s.sum, s.sumSq
 	mean = stat{sum.rush / n, sum.trades / n, sum.notional / n}
 	sd = stat{
 		math.Sqrt(max(sq.rush/n-mean.rush*mean.rush, 0)),
