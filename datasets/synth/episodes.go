@@ -122,6 +122,12 @@ func (g *Generator) assignIDs(r *rand.Rand) {
 // ---------------------------------------------------------------------------------------------
 // Planning
 
+// episodePlanner plans n episodes of one kind, each from its start time and symbol.
+type episodePlanner struct {
+	n    int
+	plan func(r *rand.Rand, t0 detectors.Micros, sym int32) *episode
+}
+
 // planEpisodes draws every episode's symbol, accounts and step times, with its own random
 // stream so that the plan does not depend on the flow.
 func (g *Generator) planEpisodes(r *rand.Rand) {
@@ -135,11 +141,7 @@ func (g *Generator) planEpisodes(r *rand.Rand) {
 		return n
 	}
 	p := g.p
-	type planner struct {
-		n    int
-		plan func(r *rand.Rand, t0 detectors.Micros, sym int32) *episode
-	}
-	planners := []planner{
+	planners := []episodePlanner{
 		{count(p.washPerHour), g.planWash},
 		{count(p.spoofPerHour), g.planSpoof},
 		{count(p.accidentalSelfPerHour), g.planAccidentalSelf},
@@ -156,6 +158,8 @@ func (g *Generator) planEpisodes(r *rand.Rand) {
 			return g.planWhaleQuick(r, t0, sym, epFarOrder)
 		}},
 	}
+	// Episodes of the detector catalogue live in their own files (episodes_*.go).
+	planners = append(planners, g.cataloguePart1Planners(count)...)
 	// Symbols weighted by the square root of activity, so the thin alt gets its share of abuse.
 	var weights []float64
 	total := 0.0
