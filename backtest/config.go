@@ -228,13 +228,22 @@ func FormatConfig(c Config) ([]byte, error) {
 			if unit == "" {
 				unit = "-"
 			}
-			fmt.Fprintf(&b, "    %s: %s  # %s %s; %s\n", ps.Name, formatFloat(eff[n][ps.Name]), unit, rng, ps.Doc)
+			fmt.Fprintf(&b, "    %s: %s  # %s %s; %s\n", ps.Name, formatYAMLNumber(eff[n][ps.Name]), unit, rng, ps.Doc)
 		}
 	}
 	b.WriteString("match:\n")
-	fmt.Fprintf(&b, "  lead_s: %s  # s; an alert may precede an incident's start by this much\n", formatFloat(c.Match.LeadSeconds))
-	fmt.Fprintf(&b, "  tolerance_s: %s  # s; an alert may follow an incident's end by this much\n", formatFloat(c.Match.ToleranceSeconds))
+	fmt.Fprintf(&b, "  lead_s: %s  # s; an alert may precede an incident's start by this much\n", formatYAMLNumber(c.Match.LeadSeconds))
+	fmt.Fprintf(&b, "  tolerance_s: %s  # s; an alert may follow an incident's end by this much\n", formatYAMLNumber(c.Match.ToleranceSeconds))
 	return b.Bytes(), nil
+}
+
+// formatYAMLNumber writes a value as formatFloat does but without an exponent between 1e-6 and
+// 1e21: YAML 1.1 readers (PyYAML) and some YAML-to-JSON converters take 1e+06 for a string.
+func formatYAMLNumber(v float64) string {
+	if a := math.Abs(v); a == 0 || (a >= 1e-6 && a < 1e21) {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return formatFloat(v)
 }
 
 // formatFloat writes the shortest representation that parses back exactly.

@@ -15,7 +15,7 @@ func (a *App) logLine(msg string, fields map[string]any) {
 		return
 	}
 	if a.LogFormat == "json" {
-		rec := map[string]any{"time": time.Now().UTC().Format(time.RFC3339Nano), "msg": msg}
+		rec := map[string]any{"time": time.Now().UTC().Format(time.RFC3339Nano), "level": "info", "msg": msg}
 		for k, v := range fields {
 			rec[k] = v
 		}

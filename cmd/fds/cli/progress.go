@@ -7,7 +7,7 @@ import (
 )
 
 // progress draws a progress bar on a terminal (events, rate, ETA) and nothing otherwise; with
-// --verbose off a terminal it logs a line every few seconds instead.
+// --verbose or --log-format json off a terminal it logs a line every few seconds instead.
 type progress struct {
 	app   *App
 	label string
@@ -27,7 +27,8 @@ func (p *progress) Update(done, total int64) {
 		return
 	}
 	if !p.app.Terminal {
-		if p.app.Verbose && time.Since(p.last) > 5*time.Second {
+		// Off a terminal, progress is a log line every 5 s for those who asked for logs.
+		if (p.app.Verbose || p.app.LogFormat == "json") && time.Since(p.last) > 5*time.Second {
 			p.last = time.Now()
 			p.app.logLine("progress", map[string]any{"step": p.label, "events": done, "total": total,
 				"rate_per_s": float64(done) / time.Since(p.start).Seconds()})

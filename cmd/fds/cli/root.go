@@ -34,12 +34,12 @@ type App struct {
 	cpuFile    *os.File
 }
 
-// Infof prints a notice on stderr unless --quiet.
+// Infof prints a notice on stderr unless --quiet (a JSON log line with --log-format json).
 func (a *App) Infof(format string, args ...any) {
 	if a.Quiet {
 		return
 	}
-	fmt.Fprintf(a.Stderr, format+"\n", args...)
+	a.notice("info", format, args...)
 }
 
 // Debugf prints a detail on stderr with --verbose.
@@ -47,7 +47,7 @@ func (a *App) Debugf(format string, args ...any) {
 	if !a.Verbose || a.Quiet {
 		return
 	}
-	fmt.Fprintf(a.Stderr, format+"\n", args...)
+	a.notice("debug", format, args...)
 }
 
 type commandMaker struct {
@@ -92,14 +92,21 @@ time-to-detect.`,
 	root.PersistentFlags().StringVar(&app.LogFormat, "log-format", "text", "format of log lines: text or json")
 	root.PersistentFlags().StringVar(&app.CPUProfile, "cpuprofile", "", "write a CPU profile (pprof) of the command to this file")
 	root.PersistentFlags().StringVar(&app.MemProfile, "memprofile", "", "write a heap profile (pprof) at the end of the command to this file")
-	root.PersistentPreRunE = func(c *cobra.Command, args []string) error { return app.startProfiles() }
+	root.PersistentPreRunE = func(c *cobra.Command, args []string) error {
+		if err := app.checkManners(); err != nil {
+			return err
+		}
+		return app.startProfiles()
+	}
 	root.PersistentPostRunE = func(c *cobra.Command, args []string) error { return app.stopProfiles() }
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &UsageError{Err: err} })
 
 	groups := map[string]*cobra.Command{}
 	groupNames := []string{"datasets", "detectors"}
-	groups["datasets"] = &cobra.Command{Use: "datasets", Short: "Generate, import, validate and inspect datasets"}
-	groups["detectors"] = &cobra.Command{Use: "detectors", Short: "List and describe the detectors"}
+	groups["datasets"] = &cobra.Command{Use: "datasets", Short: "Generate, import, validate and inspect datasets",
+		Example: "  fds datasets generate --out data/demo --seed 1\n  fds datasets inspect data/demo"}
+	groups["detectors"] = &cobra.Command{Use: "detectors", Short: "List and describe the detectors",
+		Example: "  fds detectors list"}
 	for _, name := range groupNames {
 		g := groups[name]
 		g.Args = noArgs
@@ -151,7 +158,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, context.Canceled) {
 			msg = "interrupted: " + strings.TrimPrefix(msg, "context canceled: ")
 		}
-		fmt.Fprintf(stderr, "fds: %s\n", msg)
+		app.printError(msg)
 	}
 	return exitCode(err)
 }
