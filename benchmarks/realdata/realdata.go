@@ -41,6 +41,9 @@ const QuietMargin = 6 * detectors.Hour
 type PumpOptions struct {
 	// DataRoot is the folder holding the shared data folders (../shared/data).
 	DataRoot string
+	// TradesDir holds the trade windows (*.csv.gz); default DataRoot/pnd-binance-trades. Point
+	// it at another folder of windows of the same kind to run the same parameters out of sample.
+	TradesDir string
 	// WorkDir receives the imported dataset (trades and labels tables).
 	WorkDir string
 	// Params override pump_and_dump's defaults (the same for every window).
@@ -103,12 +106,15 @@ type PumpResult struct {
 // RunPump imports the pump windows and the three label lists, runs pump_and_dump over them and
 // scores it against the covered incidents.
 func RunPump(ctx context.Context, o PumpOptions) (*PumpResult, error) {
-	trades, err := filepath.Glob(filepath.Join(o.DataRoot, TradesFolder, "*.csv.gz"))
+	if o.TradesDir == "" {
+		o.TradesDir = filepath.Join(o.DataRoot, TradesFolder)
+	}
+	trades, err := filepath.Glob(filepath.Join(o.TradesDir, "*.csv.gz"))
 	if err != nil {
 		return nil, err
 	}
 	if len(trades) == 0 {
-		return nil, fmt.Errorf("%s: no trade windows (*.csv.gz)", filepath.Join(o.DataRoot, TradesFolder))
+		return nil, fmt.Errorf("%s: no trade windows (*.csv.gz)", o.TradesDir)
 	}
 	sort.Strings(trades)
 	labels := []string{

@@ -19,6 +19,7 @@ import (
 func main() {
 	data := flag.String("data", "../shared/data", "folder holding the shared real data folders")
 	out := flag.String("out", "runs/realdata", "folder for the imported datasets")
+	trades := flag.String("trades", "", "folder of pump trade windows (*.csv.gz); default DATA/pnd-binance-trades")
 	params := map[string]float64{}
 	flag.Func("set", "pump_and_dump parameter override NAME=VALUE (repeatable; durations in seconds)", func(s string) error {
 		name, v, ok := strings.Cut(s, "=")
@@ -31,16 +32,17 @@ func main() {
 	})
 	pumpOnly := flag.Bool("pump-only", false, "run only the pump_and_dump benchmark")
 	flag.Parse()
-	if err := run(*data, *out, params, *pumpOnly); err != nil {
+	if err := run(*data, *trades, *out, params, *pumpOnly); err != nil {
 		fmt.Fprintf(os.Stderr, "fds-realdata: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(data, out string, params map[string]float64, pumpOnly bool) error {
+func run(data, trades, out string, params map[string]float64, pumpOnly bool) error {
 	ctx := context.Background()
 	pump, err := realdata.RunPump(ctx, realdata.PumpOptions{
 		DataRoot:   data,
+		TradesDir:  trades,
 		WorkDir:    filepath.Join(out, "pnd"),
 		Params:     params,
 		Thresholds: realdata.DefaultThresholds,

@@ -2,6 +2,7 @@ package importers
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -184,4 +185,26 @@ func TestImportLobsterAndTardisRoundTrip(t *testing.T) {
 	if got := listDir(t, out); strings.Join(got, ",") != "liquidations.parquet,orders.parquet,trades.parquet" {
 		t.Errorf("folder %v", got)
 	}
+}
+
+func BenchmarkImportCCXTTrades(b *testing.B) {
+	// 200,000 rows of ccxt trades (about 13 MB of CSV), gzip-compressed like the real windows.
+	var sb strings.Builder
+	sb.WriteString(ccxtHeader)
+	for i := 0; i < 200_000; i++ {
+		side := "buy"
+		if i%3 == 0 {
+			side = "sell"
+		}
+		fmt.Fprintf(&sb, "NULS/BTC,%d,2020-01-28T17:11:42.072Z,%s,%.8f,%d.0,0.1\n", 1580231502072+int64(i)*37, side, 2.9e-05+float64(i%50)*1e-8, 1+i%900)
+	}
+	dir := b.TempDir()
+	in := writeFile(b, dir, "t.csv.gz", gzipBytes(b, []byte(sb.String())))
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		if _, err := Import("ccxt-trades", []string{in}, filepath.Join(dir, "out"), Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(200_000*b.N)/b.Elapsed().Seconds(), "rows/s")
 }
