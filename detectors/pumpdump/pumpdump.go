@@ -22,10 +22,11 @@
 //	score = (sR^2 · sT · sV · sP)^(1/5),   sX = 1 − exp(−max(zX, 0)/z_scale),  sP = 1 − exp(−max(ret, 0)/return_scale)
 //
 // (rush orders weigh double: they are what sets a pump apart from an ordinary busy minute), and is
-// 0 unless the chunk has at least `min_rush_orders` buy rush orders, buy rush orders outnumber sell
-// rush orders, and ret ≥ `min_return`. A chunk is scored when it closes, i.e. at the first event
-// whose time is at or after the chunk's end (any symbol: time is global), which is the alert's
-// TS. Consecutive scoring chunks are one burst; the detector raises one alert per burst, at its
+// 0 unless the chunk has at least `min_rush_orders` buy rush orders and ret ≥ `min_return` (sell
+// rush orders are not held against it: early buyers dump into the pump within seconds). A chunk is
+// scored when it closes, i.e. at the symbol's first trade after the chunk's end (or at the last
+// event of the input), which is the alert's TS: symbols are independent, so sharding the input by
+// symbol changes nothing. Consecutive scoring chunks are one burst; the detector raises one alert per burst, at its
 // first chunk whose score reaches min_score. After an alert, bursts of the same symbol within
 // `cooldown` seconds alert only if they score higher than that alert (a pre-pump by the
 // organisers minutes before the signal must not hide the pump itself), and each such alert
@@ -98,10 +99,6 @@ type Detector struct {
 	ringLen                           int
 
 	symbols map[string]*symbolState
-	// dirty lists the symbols with trades in the open chunk, in first-trade order.
-	dirty   []*symbolState
-	chunkID int64
-	started bool
 	lastTS  detectors.Micros
 
 	// onChunk, when set (tests, tuning), receives every scored chunk.
@@ -164,6 +161,7 @@ type symbolState struct {
 	// next is the ring slot of chunk `pushed+1`; filled counts valid slots.
 	next, filled int
 	pushed       int64 // id of the last chunk pushed into the ring
+	chunkID      int64 // id (ts / chunk) of the open chunk, when cur has trades
 	adds         int   // chunks added since the last exact recomputation of the sums
 	hasPushed    bool
 	sum, sumSq   stat
@@ -184,14 +182,6 @@ type symbolState struct {
 // OnEvent implements detectors.Detector.
 func (d *Detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 	d.lastTS = ev.TS
-	id := floorDiv(ev.TS, d.chunk)
-	if !d.started {
-		d.chunkID, d.started = id, true
-	}
-	if id > d.chunkID {
-		d.closeChunks(ev.TS, emit)
-		d.chunkID = id
-	}
 	if ev.Kind != detectors.KindTrade {
 		return
 	}
@@ -207,8 +197,12 @@ func (d *Detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 	}
 	t := &ev.Trade
 	c := &s.cur
+	id := floorDiv(ev.TS, d.chunk)
+	if c.trades > 0 && id != s.chunkID {
+		d.closeChunk(s, ev.TS, emit)
+	}
 	if c.trades == 0 {
-		d.dirty = append(d.dirty, s)
+		s.chunkID = id
 		if s.hasPushed && id-s.pushed > int64(d.ringLen) {
 			// A gap longer than the baseline (two data windows of one symbol months apart):
 			// the history starts again, warm-up included.
@@ -239,26 +233,30 @@ func (d *Detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 	}
 }
 
-// Flush implements detectors.Detector: the open chunk is scored at the last event's time.
+// Flush implements detectors.Detector: every open chunk is scored at the last event's time, by
+// symbol name.
 func (d *Detector) Flush(emit detectors.Emit) {
-	if d.started {
-		d.closeChunks(d.lastTS, emit)
+	names := make([]string, 0, len(d.symbols))
+	for n, s := range d.symbols {
+		if s.cur.trades > 0 {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		d.closeChunk(d.symbols[n], d.lastTS, emit)
 	}
 }
 
-// closeChunks scores the open chunk of every symbol that traded in it and pushes it into the
-// symbol's baseline.
-func (d *Detector) closeChunks(now detectors.Micros, emit detectors.Emit) {
-	for _, s := range d.dirty {
-		d.fillGap(s)
-		d.score(s, now, emit)
-		c := &s.cur
-		s.add(stat{rush: float64(c.rushBuys), trades: float64(c.trades), notional: c.notional}, d.ringLen)
-		s.pushed, s.hasPushed = d.chunkID, true
-		s.lastPrice = s.cur.last
-		s.cur = chunkAgg{tradeIDs: s.cur.tradeIDs[:0]}
-	}
-	d.dirty = d.dirty[:0]
+// closeChunk scores a symbol's open chunk at time now and pushes it into the baseline.
+func (d *Detector) closeChunk(s *symbolState, now detectors.Micros, emit detectors.Emit) {
+	d.fillGap(s)
+	d.score(s, now, emit)
+	c := &s.cur
+	s.add(stat{rush: float64(c.rushBuys), trades: float64(c.trades), notional: c.notional}, d.ringLen)
+	s.pushed, s.hasPushed = s.chunkID, true
+	s.lastPrice = c.last
+	s.cur = chunkAgg{tradeIDs: c.tradeIDs[:0]}
 }
 
 // fillGap pushes the empty chunks between the last pushed chunk and the open one as zeros, so
@@ -268,7 +266,7 @@ func (d *Detector) fillGap(s *symbolState) {
 	if !s.hasPushed {
 		return
 	}
-	gap := d.chunkID - s.pushed - 1
+	gap := s.chunkID - s.pushed - 1
 	if gap >= int64(d.ringLen) {
 		s.next, s.filled, s.sum, s.sumSq, s.adds = 0, 0, stat{}, stat{}, 0
 		clear(s.ring)
@@ -370,19 +368,19 @@ func (d *Detector) features(s *symbolState) Features {
 func (d *Detector) score(s *symbolState, now detectors.Micros, emit detectors.Emit) {
 	f := d.features(s)
 	if d.onChunk != nil {
-		d.onChunk(s.name, d.chunkID*d.chunk, f)
+		d.onChunk(s.name, s.chunkID*d.chunk, f)
 	}
-	continues := s.inBurst && d.chunkID == s.burstChunk+1
+	continues := s.inBurst && s.chunkID == s.burstChunk+1
 	if f.Score < d.minScore || f.History < d.warmup {
 		s.inBurst = false
 		return
 	}
-	s.inBurst, s.burstChunk = true, d.chunkID
+	s.inBurst, s.burstChunk = true, s.chunkID
 	if continues || (s.cur.firstTS < s.quietUntil && f.Score <= s.quietScore) {
 		return
 	}
 	s.quietUntil, s.quietScore = s.cur.firstTS+d.cooldown, f.Score
-	start := d.chunkID * d.chunk
+	start := s.chunkID * d.chunk
 	a := detectors.Alert{
 		Symbol:      s.name,
 		TS:          now,
