@@ -615,17 +615,8 @@ func (s *session) run(ctx context.Context) error {
 	_, err := backtest.Replay(ctx, func() (*detectors.Event, error) { return s.next(ctx) },
 		s.instances, s.sink, nil)
 	if err != nil {
-		if errors.Is(err, errSessionOver) || errors.Is(err, errCrash) || ctx.Err() != nil {
-			p.mu.Unlock()
-			defer p.mu.Lock()
-			if errors.Is(err, errSessionOver) {
-				p.mu.Lock()
-				if p.current == s {
-					p.current = nil
-				}
-				p.mu.Unlock()
-			}
-			return err
+		if errors.Is(err, errSessionOver) && p.current == s {
+			p.current = nil // revoked: nothing of this session may be committed any more
 		}
 		return err
 	}
