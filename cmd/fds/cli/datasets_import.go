@@ -112,7 +112,11 @@ func runDatasetsImport(app *App, stdout io.Writer, opts datasetsImportOptions) e
 		return err
 	}
 	for _, in := range rep.Inputs {
-		app.Debugf("%s: %s, %d rows, %d skipped, time unit %s", in.Path, in.Kind, in.Rows, in.Skipped, in.TimeUnit)
+		unit := in.TimeUnit
+		if unit == "" {
+			unit = "n/a"
+		}
+		app.Debugf("%s: %s, %d rows, %d skipped, time unit %s", in.Path, in.Kind, in.Rows, in.Skipped, unit)
 	}
 	var skipped int64
 	for _, in := range rep.Inputs {
