@@ -1,9 +1,11 @@
 package stream
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"sync"
@@ -14,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/fds-dev/fds/backtest"
+	"github.com/fds-dev/fds/datasets/synth"
 	"github.com/fds-dev/fds/detectors"
 
 	_ "github.com/fds-dev/fds/detectors/all"
@@ -23,28 +26,48 @@ import (
 // symbols spread and the merger has to interleave partitions.
 const testPartitions = 3
 
-// fixture is one generated dataset with its backtest result, shared by the tests of a binary.
+// fixture is one generated dataset with its backtest results, shared by the tests of a binary.
 type fixture struct {
 	dir     string
 	env     detectors.Env
+	symbols int
 	results map[string][]detectors.Alert // by config name
 }
 
 var (
-	fixtureOnce sync.Once
-	theFixture  *fixture
-	fixtureErr  error
+	fixtureMu sync.Mutex
+	fixtures  = map[string]*fixture{}
+)
+
+// Fixture datasets: "synth" is the generator's small preset (labelled wash-trading and spoofing
+// episodes among look-alikes, four symbols); "market" is the hand-built market of market_test.go
+// with a spoof whose score is computed by hand.
+const (
+	synthFixture  = "synth"
+	marketFixture = "market"
+	synthEvents   = 20000
+	synthSeed     = 7
 )
 
 // parityConfigs are the detector configurations the tests compare, by name.
-func parityConfigs() map[string]backtest.Config {
+func parityConfigs(dataset string) map[string]backtest.Config {
 	base := func(dets map[string]map[string]float64) backtest.Config {
 		return backtest.Config{Detectors: dets, Match: backtest.MatchSettings{
 			LeadSeconds: backtest.DefaultLeadSeconds, ToleranceSeconds: backtest.DefaultToleranceSeconds}}
 	}
+	if dataset == synthFixture {
+		// Every real detector at its defaults, and the two well-behaved test detectors.
+		dets := map[string]map[string]float64{testFlushDetector: {}, testEveryNDetector: {}}
+		for _, spec := range detectors.All() {
+			if !strings.HasPrefix(spec.Name, "test_") {
+				dets[spec.Name] = map[string]float64{}
+			}
+		}
+		return map[string]backtest.Config{"good": base(dets)}
+	}
 	return map[string]backtest.Config{
-		// Real detectors (lowered thresholds so they fire on the small market) and the two
-		// well-behaved test detectors.
+		// Real detectors (spoofing without warm-up, so that the injected spoof counts) and the
+		// two well-behaved test detectors.
 		"good": base(map[string]map[string]float64{
 			"wash_trade":       {},
 			"spoofing":         {"warmup_orders": 0},
@@ -56,36 +79,52 @@ func parityConfigs() map[string]backtest.Config {
 	}
 }
 
-func getFixture(t *testing.T) *fixture {
+func getFixture(t testing.TB, dataset string) *fixture {
 	t.Helper()
-	fixtureOnce.Do(func() {
-		f := &fixture{results: map[string][]detectors.Alert{}}
-		dir, err := mkdirTemp()
+	fixtureMu.Lock()
+	defer fixtureMu.Unlock()
+	if f, ok := fixtures[dataset]; ok {
+		return f
+	}
+	dir, err := os.MkdirTemp(fixtureRoot, dataset+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{dir: dir, results: map[string][]detectors.Alert{}}
+	var accounts []detectors.Account
+	switch dataset {
+	case synthFixture:
+		g, err := synth.New(synth.Config{Seed: synthSeed, Preset: "small", Events: synthEvents})
 		if err != nil {
-			fixtureErr = err
-			return
+			t.Fatal(err)
 		}
-		f.dir = dir
+		accounts = g.Accounts()
+		sum, err := synth.Generate(synth.Config{Seed: synthSeed, Preset: "small", Events: synthEvents}, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.symbols = len(sum.Symbols)
+	case marketFixture:
 		m := genMarket(marketSeed)
 		m.write(t, dir)
-		f.env = detectors.Env{Accounts: map[string]detectors.Account{}}
-		for _, a := range m.accounts {
-			f.env.Accounts[a.AccountID] = a
-		}
-		for name, cfg := range parityConfigs() {
-			res, err := backtest.Run(context.Background(), backtest.Options{DataDir: dir, Config: cfg})
-			if err != nil {
-				fixtureErr = fmt.Errorf("backtest %s: %w", name, err)
-				return
-			}
-			f.results[name] = res.Alerts
-		}
-		theFixture = f
-	})
-	if fixtureErr != nil {
-		t.Fatal(fixtureErr)
+		accounts = m.accounts
+		f.symbols = marketSymbols + 1 // the spoof has a symbol of its own
+	default:
+		t.Fatalf("unknown fixture %s", dataset)
 	}
-	return theFixture
+	f.env = detectors.Env{Accounts: map[string]detectors.Account{}}
+	for _, a := range accounts {
+		f.env.Accounts[a.AccountID] = a
+	}
+	for name, cfg := range parityConfigs(dataset) {
+		res, err := backtest.Run(context.Background(), backtest.Options{DataDir: dir, Config: cfg})
+		if err != nil {
+			t.Fatalf("backtest %s on %s: %v", name, dataset, err)
+		}
+		f.results[name] = res.Alerts
+	}
+	fixtures[dataset] = f
+	return f
 }
 
 // newCluster starts an in-process Kafka-protocol cluster on loopback.
@@ -236,23 +275,33 @@ func readAlerts(t *testing.T, conn []kgo.Opt, topic string) []detectors.Alert {
 	return out
 }
 
+// knownLastBitNoise lists detectors whose alerts are known to vary in the last bits of a float
+// from run to run — in a backtest as much as in the stream — with the reason. Their float fields
+// are compared to within maxNoiseULPs; every other field, and every other detector, exactly.
+// An entry is a bug to fix in the detector, not a tolerance of the stream: remove it with the fix.
+var knownLastBitNoise = map[string]string{
+	"spoofing": "depth is summed over a Go map of resting orders (detectors/spoofing: range b.orders), " +
+		"so the addition order, and the last bit of depth_ratio, varies between runs",
+}
+
+const maxNoiseULPs = 8
+
 // diffAlerts compares two alert lists after sorting both in the canonical order; it returns a
 // description of each difference (missing, extra, changed), empty when they are identical down
-// to the bits of every score and feature.
+// to the bits of every score and feature (but see knownLastBitNoise).
 func diffAlerts(want, got []detectors.Alert) []string {
 	w := append([]detectors.Alert(nil), want...)
 	g := append([]detectors.Alert(nil), got...)
 	backtest.SortAlerts(w)
 	backtest.SortAlerts(g)
-	count := func(as []detectors.Alert) map[string][]string {
-		out := map[string][]string{}
-		for i := range as {
-			b, _ := EncodeAlert(&as[i])
-			out[as[i].Key()] = append(out[as[i].Key()], string(b))
+	byKey := func(as []detectors.Alert) map[string][]detectors.Alert {
+		out := map[string][]detectors.Alert{}
+		for _, a := range as {
+			out[a.Key()] = append(out[a.Key()], a)
 		}
 		return out
 	}
-	wm, gm := count(w), count(g)
+	wm, gm := byKey(w), byKey(g)
 	var diffs []string
 	for _, a := range w {
 		k := a.Key()
@@ -267,8 +316,15 @@ func diffAlerts(want, got []detectors.Alert) []string {
 			diffs = append(diffs, "missing "+k)
 		case len(gs) != len(ws):
 			diffs = append(diffs, fmt.Sprintf("%s: %d in the backtest, %d on the topic (duplicated or lost)", k, len(ws), len(gs)))
-		case strings.Join(ws, "\n") != strings.Join(gs, "\n"):
-			diffs = append(diffs, fmt.Sprintf("%s differs:\n  backtest %s\n  stream   %s", k, ws[0], gs[0]))
+		default:
+			for i := range ws {
+				if !sameAlert(ws[i], gs[i]) {
+					wb, _ := EncodeAlert(&ws[i])
+					gb, _ := EncodeAlert(&gs[i])
+					diffs = append(diffs, fmt.Sprintf("%s differs:\n  backtest %s\n  stream   %s", k, wb, gb))
+					break
+				}
+			}
 		}
 	}
 	for _, a := range g {
@@ -280,6 +336,63 @@ func diffAlerts(want, got []detectors.Alert) []string {
 	return diffs
 }
 
+// sameAlert compares two alerts by their encoding, or, for a detector in knownLastBitNoise,
+// with floats within maxNoiseULPs.
+func sameAlert(a, b detectors.Alert) bool {
+	ab, _ := EncodeAlert(&a)
+	bb, _ := EncodeAlert(&b)
+	if bytes.Equal(ab, bb) {
+		return true
+	}
+	if _, noisy := knownLastBitNoise[a.Detector]; !noisy || len(a.Evidence.Features) != len(b.Evidence.Features) ||
+		!ulpClose(a.Score, b.Score) {
+		return false
+	}
+	for name, v := range a.Evidence.Features {
+		u, ok := b.Evidence.Features[name]
+		if !ok || !ulpClose(v, u) {
+			return false
+		}
+	}
+	a.Score, b.Score = 0, 0
+	a.Evidence.Features, b.Evidence.Features = nil, nil
+	ab, _ = EncodeAlert(&a)
+	bb, _ = EncodeAlert(&b)
+	return bytes.Equal(ab, bb)
+}
+
+func ulpClose(x, y float64) bool {
+	if x == y || (math.IsNaN(x) && math.IsNaN(y)) {
+		return true
+	}
+	if math.Signbit(x) != math.Signbit(y) || math.IsInf(x, 0) || math.IsInf(y, 0) {
+		return false
+	}
+	d := int64(math.Float64bits(math.Abs(x))) - int64(math.Float64bits(math.Abs(y)))
+	return d <= maxNoiseULPs && d >= -maxNoiseULPs
+}
+
+func TestULPClose(t *testing.T) {
+	x := 0.8
+	cases := []struct {
+		a, b float64
+		want bool
+	}{
+		{x, math.Nextafter(x, 1), true},
+		{0.7999999999999998, 0.7999999999999999, true}, // the spoofing depth_ratio seen in the wild
+		{x, x * (1 + 1e-12), false},                    // about 4500 ulps
+		{0, math.Copysign(0, -1), true},
+		{1, -1, false},
+		{math.NaN(), math.NaN(), true},
+		{math.Inf(1), math.MaxFloat64, false},
+	}
+	for _, c := range cases {
+		if got := ulpClose(c.a, c.b); got != c.want {
+			t.Errorf("ulpClose(%v, %v) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}
+
 func testConfig(addrs []string, topics Topics, group string, dets backtest.Config, env detectors.Env) Config {
 	return Config{ClientOpts: []kgo.Opt{kgo.SeedBrokers(addrs...)}, Group: group, Topics: topics, Detectors: dets,
 		Env: env, MaxDelay: 0, IdleTimeout: 0, CommitInterval: 200 * time.Millisecond, Warmup: -1,
@@ -288,9 +401,9 @@ func testConfig(addrs []string, topics Topics, group string, dets backtest.Confi
 
 // runParity replays the fixture through members pipelines of one group and returns the alerts
 // on the alerts topic and the members' summaries.
-func runParity(t *testing.T, configName string, members int) ([]detectors.Alert, []Summary) {
+func runParity(t *testing.T, dataset, configName string, members int) ([]detectors.Alert, []Summary) {
 	t.Helper()
-	f := getFixture(t)
+	f := getFixture(t, dataset)
 	addrs := newCluster(t)
 	conn := []kgo.Opt{kgo.SeedBrokers(addrs...)}
 	topics := Topics{Prefix: "parity."}
@@ -305,7 +418,7 @@ func runParity(t *testing.T, configName string, members int) ([]detectors.Alert,
 	cl.Close()
 	var ms []*member
 	for i := 0; i < members; i++ {
-		ms = append(ms, startMember(t, testConfig(addrs, topics, "parity-"+configName, parityConfigs()[configName], f.env)))
+		ms = append(ms, startMember(t, testConfig(addrs, topics, "parity-"+configName, parityConfigs(dataset)[configName], f.env)))
 	}
 	waitSessions(t, ms)
 	publishDataset(t, conn, topics, f.dir)
@@ -343,21 +456,27 @@ func waitSessions(t *testing.T, ms []*member) {
 	t.Fatal("the group did not settle within 30 s")
 }
 
+func alertsByDetector(alerts []detectors.Alert) map[string]int {
+	by := map[string]int{}
+	for _, a := range alerts {
+		by[a.Detector]++
+	}
+	return by
+}
+
+// TestParityWithBacktest replays the generator's small market through one pipeline: the alerts
+// topic must hold exactly the alerts backtest.Run gives on the same dataset and config.
 func TestParityWithBacktest(t *testing.T) {
-	f := getFixture(t)
+	f := getFixture(t, synthFixture)
 	want := f.results["good"]
-	byDetector := map[string]int{}
-	for _, a := range want {
-		byDetector[a.Detector]++
+	by := alertsByDetector(want)
+	t.Logf("backtest: %d alerts %v", len(want), by)
+	// The comparison means something only if every kind of alert is there: from real detectors,
+	// from events (every-nth) and from Flush (one per symbol).
+	if by["wash_trade"] == 0 || by["spoofing"] == 0 || by[testEveryNDetector] == 0 || by[testFlushDetector] != f.symbols {
+		t.Fatalf("the fixture does not exercise the detectors: %v", by)
 	}
-	t.Logf("backtest: %d alerts %v", len(want), byDetector)
-	// The comparison means something only if every kind of alert is there: from events (the
-	// real detectors and every-nth) and from Flush (one per symbol).
-	if byDetector["wash_trade"] == 0 || byDetector["spoofing"] == 0 || byDetector[testEveryNDetector] == 0 ||
-		byDetector[testFlushDetector] != marketSymbols+1 { // one per symbol, the spoof's included
-		t.Fatalf("the fixture does not exercise the detectors: %v", byDetector)
-	}
-	got, sums := runParity(t, "good", 1)
+	got, sums := runParity(t, synthFixture, "good", 1)
 	if d := diffAlerts(want, got); len(d) > 0 {
 		t.Fatalf("stream alerts differ from the backtest's (%d differences):\n%s", len(d), strings.Join(d, "\n"))
 	}
@@ -366,11 +485,32 @@ func TestParityWithBacktest(t *testing.T) {
 	}
 }
 
+// TestParityHandBuiltMarket does the same on the hand-built market, whose injected spoof scores
+// cbrt(size·life·opposite) = cbrt(0.632121 · 0.9 · 0.632121) = 0.711127 by hand (as in the
+// spoofing detector's first positive script case).
+func TestParityHandBuiltMarket(t *testing.T) {
+	f := getFixture(t, marketFixture)
+	want := f.results["good"]
+	var spoofs []detectors.Alert
+	for _, a := range want {
+		if a.Detector == "spoofing" && a.Symbol == "SPOOF-PERP" {
+			spoofs = append(spoofs, a)
+		}
+	}
+	if len(spoofs) != 1 || math.Abs(spoofs[0].Score-0.711127) > 1e-6 {
+		t.Fatalf("injected spoof: %+v, want one alert scoring 0.711127", spoofs)
+	}
+	got, _ := runParity(t, marketFixture, "good", 1)
+	if d := diffAlerts(want, got); len(d) > 0 {
+		t.Fatalf("stream alerts differ from the backtest's (%d differences):\n%s", len(d), strings.Join(d, "\n"))
+	}
+}
+
 // TestParityAcrossTwoMembers shards the symbols over two members of one group: per-symbol
 // detectors must give the same alerts as one backtest over everything.
 func TestParityAcrossTwoMembers(t *testing.T) {
-	want := getFixture(t).results["good"]
-	got, sums := runParity(t, "good", 2)
+	want := getFixture(t, synthFixture).results["good"]
+	got, sums := runParity(t, synthFixture, "good", 2)
 	if d := diffAlerts(want, got); len(d) > 0 {
 		t.Fatalf("sharded stream alerts differ from the backtest's (%d differences):\n%s", len(d), strings.Join(d, "\n"))
 	}
@@ -381,11 +521,11 @@ func TestParityAcrossTwoMembers(t *testing.T) {
 
 // TestParityCatchesWallClockDetector: a detector that reads the wall clock cannot pass.
 func TestParityCatchesWallClockDetector(t *testing.T) {
-	want := getFixture(t).results["wall_clock"]
+	want := getFixture(t, marketFixture).results["wall_clock"]
 	if len(want) == 0 {
 		t.Fatal("the wall-clock detector raised nothing in the backtest")
 	}
-	got, _ := runParity(t, "wall_clock", 1)
+	got, _ := runParity(t, marketFixture, "wall_clock", 1)
 	d := diffAlerts(want, got)
 	if len(d) == 0 {
 		t.Fatal("the parity check passed a detector that scores with the wall clock")
@@ -397,11 +537,11 @@ func TestParityCatchesWallClockDetector(t *testing.T) {
 // events reaching it (here: a global event counter) passes on one member, where the merger
 // reproduces the backtest's order exactly, but cannot pass once the symbols are sharded.
 func TestParityCatchesArrivalOrderDetector(t *testing.T) {
-	want := getFixture(t).results["arrival_order"]
+	want := getFixture(t, marketFixture).results["arrival_order"]
 	if len(want) == 0 {
 		t.Fatal("the arrival-order detector raised nothing in the backtest")
 	}
-	got, _ := runParity(t, "arrival_order", 2)
+	got, _ := runParity(t, marketFixture, "arrival_order", 2)
 	d := diffAlerts(want, got)
 	if len(d) == 0 {
 		t.Fatal("the parity check passed a detector that depends on the arrival order of all events")
@@ -413,14 +553,14 @@ func TestParityCatchesArrivalOrderDetector(t *testing.T) {
 // before any commit covers it, then restarts it in the same group: the alerts topic must end
 // with exactly the backtest's alerts, none lost and none twice.
 func TestCrashAndRestart(t *testing.T) {
-	f := getFixture(t)
+	f := getFixture(t, synthFixture)
 	want := f.results["good"]
 	addrs := newCluster(t)
 	conn := []kgo.Opt{kgo.SeedBrokers(addrs...)}
 	topics := Topics{Prefix: "crash."}
 	publishDataset(t, conn, topics, f.dir)
 
-	cfg := testConfig(addrs, topics, "crash-group", parityConfigs()["good"], f.env)
+	cfg := testConfig(addrs, topics, "crash-group", parityConfigs(synthFixture)["good"], f.env)
 	cfg.CommitEvery = 100 // commit often, so that the crash lands between commits
 	cfg.ExitAtEnd = true
 	first, err := NewPipeline(cfg)
@@ -477,8 +617,6 @@ func TestCrashAndRestart(t *testing.T) {
 // fixtureRoot holds the shared fixture's dataset; TestMain removes it.
 var fixtureRoot string
 
-func mkdirTemp() (string, error) { return os.MkdirTemp(fixtureRoot, "dataset-") }
-
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "fds-stream-test-")
 	if err != nil {
@@ -495,8 +633,7 @@ func TestMain(m *testing.M) {
 // in-process cluster to the end of the stream (decode, watermark, detectors, alert produce,
 // commits), each iteration in a fresh consumer group. Reports events/s.
 func BenchmarkPipelineEndToEnd(b *testing.B) {
-	t := &testing.T{}
-	f := getFixture(t)
+	f := getFixture(b, synthFixture)
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(testPartitions))
 	if err != nil {
 		b.Fatal(err)
@@ -522,7 +659,7 @@ func BenchmarkPipelineEndToEnd(b *testing.B) {
 	b.ResetTimer()
 	var events int64
 	for i := 0; b.Loop(); i++ {
-		cfg := testConfig(c.ListenAddrs(), topics, fmt.Sprintf("bench-%d", i), parityConfigs()["good"], f.env)
+		cfg := testConfig(c.ListenAddrs(), topics, fmt.Sprintf("bench-%d", i), parityConfigs(synthFixture)["good"], f.env)
 		cfg.ExitAtEnd = true
 		cfg.CommitInterval = time.Second
 		p, err := NewPipeline(cfg)
