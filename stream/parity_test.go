@@ -553,16 +553,29 @@ func TestParityCatchesArrivalOrderDetector(t *testing.T) {
 // before any commit covers it, then restarts it in the same group: the alerts topic must end
 // with exactly the backtest's alerts, none lost and none twice.
 func TestCrashAndRestart(t *testing.T) {
+	// Warm-up -1 rewinds to the earliest record; one hour rewinds by the watermark recorded in
+	// the commit metadata (before the data's start here, so it is exact too).
+	for _, warmup := range []time.Duration{-1, time.Hour} {
+		name := "from-earliest"
+		if warmup > 0 {
+			name = "warmup-" + warmup.String()
+		}
+		t.Run(name, func(t *testing.T) { testCrashAndRestart(t, warmup) })
+	}
+}
+
+func testCrashAndRestart(t *testing.T, warmup time.Duration) {
 	f := getFixture(t, synthFixture)
 	want := f.results["good"]
 	addrs := newCluster(t)
 	conn := []kgo.Opt{kgo.SeedBrokers(addrs...)}
-	topics := Topics{Prefix: "crash."}
+	topics := Topics{Prefix: fmt.Sprintf("crash%d.", warmup)}
 	publishDataset(t, conn, topics, f.dir)
 
-	cfg := testConfig(addrs, topics, "crash-group", parityConfigs(synthFixture)["good"], f.env)
+	cfg := testConfig(addrs, topics, fmt.Sprintf("crash-group-%d", warmup), parityConfigs(synthFixture)["good"], f.env)
 	cfg.CommitEvery = 100 // commit often, so that the crash lands between commits
 	cfg.ExitAtEnd = true
+	cfg.Warmup = warmup
 	first, err := NewPipeline(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -674,4 +687,93 @@ func BenchmarkPipelineEndToEnd(b *testing.B) {
 	}
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(st.Events), "events/replay")
+}
+
+// TestRebalanceMidStream: a second member joins while the first is consuming a paced replay;
+// the first commits in its revoke callback, both start new sessions (rewind, replay, suppress),
+// and the alerts topic still holds exactly the backtest's alerts.
+func TestRebalanceMidStream(t *testing.T) {
+	f := getFixture(t, synthFixture)
+	want := f.results["good"]
+	addrs := newCluster(t)
+	conn := []kgo.Opt{kgo.SeedBrokers(addrs...)}
+	topics := Topics{Prefix: "rebalance."}
+	cl, err := kgo.NewClient(conn...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := EnsureTopics(context.Background(), cl, topics.EventTopics(), []string{topics.AlertsTopic(), topics.DeadLetterTopic()}, testPartitions); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+	cfg := testConfig(addrs, topics, "rebalance-group", parityConfigs(synthFixture)["good"], f.env)
+	first := startMember(t, cfg)
+	waitSessions(t, []*member{first})
+	// The synthetic market spans about 70 s of event time: at 25x it takes about 3 s to publish.
+	published := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		next, closeData, err := DatasetEvents(ctx, f.dir, nil, "", nil)
+		if err != nil {
+			published <- err
+			return
+		}
+		defer closeData()
+		pcl, err := NewProducer(conn)
+		if err != nil {
+			published <- err
+			return
+		}
+		defer pcl.Close()
+		_, err = Publish(ctx, pcl, next, PublishOptions{Topics: topics, Speed: 25})
+		published <- err
+	}()
+	// Join once the first member has processed part of the stream.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		first.p.mu.Lock()
+		n := first.p.summary.Events
+		first.p.mu.Unlock()
+		if n > 1000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first member processed nothing within 30 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	second := startMember(t, cfg)
+	if err := <-published; err != nil {
+		t.Fatal(err)
+	}
+	waitEnded(t, first, second)
+	s1, s2 := first.stop(t), second.stop(t)
+	got := readAlerts(t, conn, topics.AlertsTopic())
+	if d := diffAlerts(want, got); len(d) > 0 {
+		t.Fatalf("after a rebalance mid-stream the alerts differ from the backtest's (%d differences):\n%s", len(d), strings.Join(d, "\n"))
+	}
+	if s1.Sessions < 2 {
+		t.Errorf("the first member had %d session(s): the join did not rebalance it mid-stream", s1.Sessions)
+	}
+	t.Logf("first: %+v\nsecond: %+v", s1, s2)
+}
+
+func TestCommitMetadata(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want detectors.Micros
+		ok   bool
+	}{
+		{commitMetadataPrefix + "1704067200000000", 1704067200000000, true},
+		{commitMetadataPrefix + "-5", -5, true},
+		{"", 0, false},
+		{"fds1 wm=x", 0, false},
+		{"other-tool", 0, false},
+	} {
+		got, ok := parseCommitMetadata(c.in)
+		if got != c.want || ok != c.ok {
+			t.Errorf("parseCommitMetadata(%q) = %d, %v; want %d, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
 }
