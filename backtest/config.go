@@ -76,13 +76,13 @@ func ParseConfig(name string, data []byte) (Config, error) {
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.Strict(), yaml.DisallowUnknownField())
 	if err := dec.Decode(&c); err != nil {
-		return Config{}, fmt.Errorf("%s: %s", name, oneLine(yaml.FormatError(err, false, true)))
+		return Config{}, decodeConfigError(name, err)
 	}
 	if c.Detectors == nil || len(c.Detectors) == 0 {
 		c.Detectors = DefaultConfig().Detectors
 	}
 	if err := c.Validate(); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", name, err)
+		return Config{}, locateConfigError(name, data, c, err)
 	}
 	return c, nil
 }

@@ -55,8 +55,8 @@ func TestParseConfigStrict(t *testing.T) {
 
 func TestUnknownKeyErrorNamesPosition(t *testing.T) {
 	_, err := ParseConfig("c.yaml", []byte("match:\n  lead_s: 1\n  bogus: 2\n"))
-	if err == nil || !strings.Contains(err.Error(), "[3:") {
-		t.Fatalf("err = %v, want the line:column [3:...] of the unknown key", err)
+	if err == nil || !strings.HasPrefix(err.Error(), "c.yaml:3:3: ") {
+		t.Fatalf("err = %v, want the file:line:column c.yaml:3:3 of the unknown key", err)
 	}
 }
 
