@@ -18,18 +18,25 @@ const (
 // the incidents a detector is scored against (each detected or not: recall's units) and the
 // days of the evaluated period (each with the number of false positives raised on it). Days, not
 // alerts, are the unit of false positives because false alarms cluster in time (a noisy market
-// day raises many), and resampling single alerts would understate the spread.
+// day raises many), and resampling single alerts would understate the spread. A period shorter
+// than MinBootstrapBlocks days is cut into that many equal blocks instead, so that a few hours
+// of data still give the false positives some units to resample.
 type BootstrapSample struct {
 	// Detected has one entry per incident: true when an alert matched it (a true positive).
 	Detected []bool
-	// DayFP has one entry per day of the period, days without false positives included.
-	DayFP []int
+	// BlockFP has one entry per day (or block) of the period, those without false positives
+	// included.
+	BlockFP []int
 }
+
+// MinBootstrapBlocks is the fewest time blocks false positives are resampled in: periods of at
+// least this many days use days; shorter ones are cut into this many equal blocks.
+const MinBootstrapBlocks = 20
 
 // Append pools another sample into s (walk-forward folds pool their test periods).
 func (s *BootstrapSample) Append(o BootstrapSample) {
 	s.Detected = append(s.Detected, o.Detected...)
-	s.DayFP = append(s.DayFP, o.DayFP...)
+	s.BlockFP = append(s.BlockFP, o.BlockFP...)
 }
 
 // Interval is a confidence interval.
@@ -56,7 +63,8 @@ const bootstrapStream = 0x6664732d626f6f74 // "fds-boot"
 
 // Bootstrap computes percentile confidence intervals of precision, recall and F1. Each of the
 // resamples draws as many incidents as the sample has, with replacement (tp* = detected draws,
-// fn* = the others), and as many days, with replacement (fp* = their false positives summed);
+// fn* = the others), and as many blocks (days), with replacement (fp* = their false positives
+// summed);
 // precision = tp*/(tp*+fp*), recall = tp*/(tp*+fn*) and F1 follow with the zero_division=0
 // conventions of Precision, Recall and F1. The interval at level (e.g. 0.95) runs from the
 // (1−level)/2 to the (1+level)/2 quantile of the resampled figures, interpolated linearly as
@@ -70,7 +78,7 @@ func Bootstrap(s BootstrapSample, resamples int, level float64, seed uint64) Boo
 		level = DefaultCILevel
 	}
 	rng := rand.New(rand.NewPCG(seed, bootstrapStream))
-	nInc, nDays := len(s.Detected), len(s.DayFP)
+	nInc, nBlocks := len(s.Detected), len(s.BlockFP)
 	prec := make([]float64, resamples)
 	rec := make([]float64, resamples)
 	f1 := make([]float64, resamples)
@@ -81,8 +89,8 @@ func Bootstrap(s BootstrapSample, resamples int, level float64, seed uint64) Boo
 				tp++
 			}
 		}
-		for k := 0; k < nDays; k++ {
-			fp += s.DayFP[rng.IntN(nDays)]
+		for k := 0; k < nBlocks; k++ {
+			fp += s.BlockFP[rng.IntN(nBlocks)]
 		}
 		prec[r] = Precision(tp, fp)
 		rec[r] = Recall(tp, nInc-tp)
@@ -100,7 +108,7 @@ func Bootstrap(s BootstrapSample, resamples int, level float64, seed uint64) Boo
 // Period is a time window of a dataset for scoring: incidents starting in [From, To) belong to
 // it, and so do the alerts that matched them (wherever their ts) and the false positives raised
 // in it. Start and End bound the replayed data inside the window: its span gives alerts per day
-// and its days are the bootstrap's units.
+// and its days (or blocks) are the bootstrap's units for false positives.
 type Period struct {
 	From, To   detectors.Micros
 	Start, End detectors.Micros
@@ -115,13 +123,28 @@ func (p Period) Days() int {
 	return max(int((span+detectors.Day-1)/detectors.Day), 1)
 }
 
-// day returns the period day of a timestamp, clamped to the period.
-func (p Period) day(ts detectors.Micros) int {
-	d := int((ts - p.Start) / detectors.Day)
-	if ts < p.Start {
-		d = 0
+// blockWidth is the length of the period's bootstrap blocks: a day, or for a period shorter
+// than MinBootstrapBlocks days, a MinBootstrapBlocks-th of it (at least 1 µs).
+func (p Period) blockWidth() detectors.Micros {
+	span := p.Span()
+	if span >= MinBootstrapBlocks*detectors.Day {
+		return detectors.Day
 	}
-	return min(max(d, 0), p.Days()-1)
+	return max((span+MinBootstrapBlocks-1)/MinBootstrapBlocks, 1)
+}
+
+// Blocks is the number of bootstrap blocks of the period: its days, or MinBootstrapBlocks.
+func (p Period) Blocks() int {
+	w := p.blockWidth()
+	return max(int((p.Span()+w-1)/w), 1)
+}
+
+// block returns the bootstrap block of a timestamp, clamped to the period.
+func (p Period) block(ts detectors.Micros) int {
+	if ts < p.Start {
+		return 0
+	}
+	return min(int((ts-p.Start)/p.blockWidth()), p.Blocks()-1)
 }
 
 // Holds reports whether a timestamp lies in [From, To).
@@ -132,13 +155,13 @@ func (p Period) Holds(ts detectors.Micros) bool { return ts >= p.From && ts < p.
 // (see Match), an incident is detected at minScore exactly when the alert that matched it
 // scores at least minScore.
 func BootstrapSampleOf(d *DetectorMatch, minScore float64, p Period) BootstrapSample {
-	s := BootstrapSample{DayFP: make([]int, p.Days())}
+	s := BootstrapSample{BlockFP: make([]int, p.Blocks())}
 	matchedScore := make(map[string]float64, d.TP)
 	for _, a := range d.Alerts {
 		if a.TP {
 			matchedScore[a.IncidentID] = a.Score
 		} else if !(a.Score < minScore) && p.Holds(a.TS) {
-			s.DayFP[p.day(a.TS)]++
+			s.BlockFP[p.block(a.TS)]++
 		}
 	}
 	for _, in := range d.Incidents {
@@ -152,11 +175,12 @@ func BootstrapSampleOf(d *DetectorMatch, minScore float64, p Period) BootstrapSa
 }
 
 // BootstrapSampleFromRows builds the bootstrap sample of one detector from a run's matches table
-// (matches.parquet): its "tp" and "fn" rows are the incidents, its "fp" rows are counted on the
-// day of their alert, days running from start to end (a run's first and last event ts).
+// (matches.parquet): its "tp" and "fn" rows are the incidents, its "fp" rows are counted in the
+// day (or block) of their alert, the period running from start to end (a run's first and last
+// event ts).
 func BootstrapSampleFromRows(rows []datasets.MatchRow, detector string, start, end detectors.Micros) BootstrapSample {
 	p := Period{From: start, To: end + 1, Start: start, End: end}
-	s := BootstrapSample{DayFP: make([]int, p.Days())}
+	s := BootstrapSample{BlockFP: make([]int, p.Blocks())}
 	for _, r := range rows {
 		if r.Detector != detector {
 			continue
@@ -167,7 +191,7 @@ func BootstrapSampleFromRows(rows []datasets.MatchRow, detector string, start, e
 		case "fn":
 			s.Detected = append(s.Detected, false)
 		case "fp":
-			s.DayFP[p.day(r.AlertTS)]++
+			s.BlockFP[p.block(r.AlertTS)]++
 		}
 	}
 	return s

@@ -12,7 +12,7 @@ import (
 func TestBootstrapDeterministicPerSeed(t *testing.T) {
 	s := BootstrapSample{
 		Detected: []bool{true, true, false, true, false, true, true, false, true, true},
-		DayFP:    []int{0, 3, 1, 0, 5, 2, 0},
+		BlockFP:  []int{0, 3, 1, 0, 5, 2, 0},
 	}
 	a := Bootstrap(s, 500, 0.95, 7)
 	b := Bootstrap(s, 500, 0.95, 7)
@@ -37,7 +37,7 @@ func TestBootstrapDeterministicPerSeed(t *testing.T) {
 
 func TestBootstrapDegenerateSamples(t *testing.T) {
 	// Every incident detected and no false positive: every resample has P = R = F1 = 1.
-	perfect := Bootstrap(BootstrapSample{Detected: []bool{true, true, true}, DayFP: []int{0, 0}}, 200, 0.9, 1)
+	perfect := Bootstrap(BootstrapSample{Detected: []bool{true, true, true}, BlockFP: []int{0, 0}}, 200, 0.9, 1)
 	one := Interval{1, 1}
 	if perfect.Precision != one || perfect.Recall != one || perfect.F1 != one {
 		t.Fatalf("perfect sample: %+v", perfect)
@@ -60,7 +60,7 @@ func TestBootstrapCoverage(t *testing.T) {
 	rng := rand.New(rand.NewPCG(42, 1))
 	covered := 0
 	for trial := 0; trial < trials; trial++ {
-		s := BootstrapSample{Detected: make([]bool, n), DayFP: []int{1, 0, 2}}
+		s := BootstrapSample{Detected: make([]bool, n), BlockFP: []int{1, 0, 2}}
 		for i := range s.Detected {
 			s.Detected[i] = rng.Float64() < p
 		}
@@ -73,6 +73,15 @@ func TestBootstrapCoverage(t *testing.T) {
 	if rate < 0.89 || rate > 0.99 {
 		t.Fatalf("95%% intervals covered the true recall in %.1f%% of %d trials", rate*100, trials)
 	}
+}
+
+// fpAt returns n zero counts with counts[i] = v for each (i, v) pair.
+func fpAt(n int, pairs ...int) []int {
+	out := make([]int, n)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		out[pairs[i]] = pairs[i+1]
+	}
+	return out
 }
 
 func TestBootstrapSampleOfPeriod(t *testing.T) {
@@ -93,22 +102,23 @@ func TestBootstrapSampleOfPeriod(t *testing.T) {
 			{ID: "inc-c", Start: 2*day + 1},
 		},
 	}
-	all := Period{From: -1 << 62, To: 1 << 62, Start: 0, End: 3 * day}
+	// 25 days: the blocks are days.
+	all := Period{From: -1 << 62, To: 1 << 62, Start: 0, End: 25 * day}
 	// At min_score 0.5 the 0.4 alert is dropped: inc-b counts as missed; the 0.3 FP is dropped.
 	got := BootstrapSampleOf(d, 0.5, all)
-	want := BootstrapSample{Detected: []bool{true, false, false}, DayFP: []int{1, 0, 1}}
+	want := BootstrapSample{Detected: []bool{true, false, false}, BlockFP: fpAt(25, 0, 1, 2, 1)}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("min_score 0.5: %+v, want %+v", got, want)
 	}
 	got = BootstrapSampleOf(d, 0, all)
-	want = BootstrapSample{Detected: []bool{true, true, false}, DayFP: []int{1, 1, 1}}
+	want = BootstrapSample{Detected: []bool{true, true, false}, BlockFP: fpAt(25, 0, 1, 1, 1, 2, 1)}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("min_score 0: %+v, want %+v", got, want)
 	}
-	// The period from day 1 on: inc-b and inc-c; FPs of days 1 and 2; two days.
-	later := Period{From: day, To: 1 << 62, Start: day, End: 3 * day}
+	// From day 1 on: inc-b and inc-c; the FPs of days 1 and 2 fall in the period's days 0 and 1.
+	later := Period{From: day, To: 1 << 62, Start: day, End: 21 * day}
 	got = BootstrapSampleOf(d, 0, later)
-	want = BootstrapSample{Detected: []bool{true, false}, DayFP: []int{1, 1}}
+	want = BootstrapSample{Detected: []bool{true, false}, BlockFP: fpAt(20, 0, 1, 1, 1)}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("later period: %+v, want %+v", got, want)
 	}
@@ -123,10 +133,30 @@ func TestBootstrapSampleFromRows(t *testing.T) {
 		{Detector: "x", Outcome: "fn"},
 		{Detector: "y", Outcome: "fp", AlertTS: 100},
 	}
-	got := BootstrapSampleFromRows(rows, "x", 100, 100+2*day+1)
-	want := BootstrapSample{Detected: []bool{true, false}, DayFP: []int{0, 2, 0}}
+	got := BootstrapSampleFromRows(rows, "x", 100, 100+25*day)
+	want := BootstrapSample{Detected: []bool{true, false}, BlockFP: fpAt(25, 1, 2)}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%+v, want %+v", got, want)
+	}
+}
+
+func TestPeriodBlocks(t *testing.T) {
+	hour, day := detectors.Hour, detectors.Day
+	// 10 hours: 20 blocks of 30 minutes; a ts at 29 min is in block 0, at 31 min in block 1,
+	// and ts outside the period are clamped to its first and last blocks.
+	p := Period{Start: 0, End: 10 * hour}
+	if p.Blocks() != MinBootstrapBlocks || p.block(29*detectors.Minute) != 0 || p.block(31*detectors.Minute) != 1 ||
+		p.block(-5) != 0 || p.block(11*hour) != 19 {
+		t.Fatalf("10-hour period: %d blocks, block(29m)=%d block(31m)=%d", p.Blocks(), p.block(29*detectors.Minute), p.block(31*detectors.Minute))
+	}
+	// 30 days and a bit: blocks are days, the started 31st included.
+	p = Period{Start: 0, End: 30*day + 1}
+	if p.Blocks() != 31 || p.block(day) != 1 {
+		t.Fatalf("30-day period: %d blocks", p.Blocks())
+	}
+	// An empty period has one block.
+	if (Period{Start: 5, End: 5}).Blocks() != 1 {
+		t.Fatal("empty period must have one block")
 	}
 }
 

@@ -102,6 +102,10 @@ type TuneResult struct {
 	Manifest Manifest    `json:"-"`
 	Stats    ReplayStats `json:"-"`
 	Grid     *Grid       `json:"-"`
+
+	// sweep and test keep every configuration's matching and the reporting period, for tests.
+	sweep []*sweepConfig
+	test  Period
 }
 
 // ValidationReport says which periods the figures come from.
@@ -287,12 +291,13 @@ func Tune(ctx context.Context, opts TuneOptions) (*TuneResult, error) {
 	res := &TuneResult{
 		SchemaVersion: TuneSchemaVersion, FDSVersion: Version, DataDir: opts.DataDir,
 		Objective: opts.Objective.String(), Configurations: len(configs), Events: stats.Events,
-		Bootstrap: boot, Match: g.Match, Warnings: []string{}, Grid: g, Stats: stats,
+		Bootstrap: boot, Match: g.Match, Warnings: []string{}, Grid: g, Stats: stats, sweep: configs,
 	}
 	full, train, test, folds, err := validationPeriods(opts.Validation, stats.FirstTS, stats.LastTS)
 	if err != nil {
 		return nil, err
 	}
+	res.test = test
 	switch {
 	case opts.Validation.Split:
 		res.Validation = ValidationReport{Mode: "split", InSample: periodReport(train), OutOfSample: ptr(periodReport(test))}
@@ -318,15 +323,28 @@ func Tune(ctx context.Context, opts TuneOptions) (*TuneResult, error) {
 			sc        *sweepConfig
 			threshold float64
 			point     PRPoint
+			ap        float64
 		}
+		// rank orders the configurations by their best point in a period. Configurations whose
+		// points tie go by average precision over the whole curve (the one that ranks its
+		// alerts better away from the chosen threshold too), then by grid order.
 		rank := func(p Period) []scored {
 			out := make([]scored, len(list))
 			for i, sc := range list {
 				c := periodCurve(sc.match, p)
 				pt, th := ChooseThreshold(&c, obj, sc.floor)
-				out[i] = scored{sc: sc, threshold: th, point: pt}
+				out[i] = scored{sc: sc, threshold: th, point: pt, ap: c.AveragePrecision}
 			}
-			sort.SliceStable(out, func(i, j int) bool { return obj.Better(out[i].point, out[j].point) })
+			sort.SliceStable(out, func(i, j int) bool {
+				a, b := &out[i], &out[j]
+				if obj.Better(a.point, b.point) {
+					return true
+				}
+				if obj.Better(b.point, a.point) {
+					return false
+				}
+				return a.ap > b.ap
+			})
 			return out
 		}
 		ranked := rank(train)
