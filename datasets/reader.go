@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -253,18 +254,31 @@ type column struct {
 	dict     dictCache
 }
 
-// bad is the first undecodable row of a batch.
+// bad lists the undecodable rows of a batch for one column, in row order: a stopping reader
+// reports the first, a rejecting one skips them all (see ReadOptions). fatal marks a problem of
+// the whole file (a partition folder's value), which fails whatever the policy.
 type bad struct {
-	row int
-	msg string
+	rows  []badRow
+	fatal bool
 }
 
-func noBad() bad { return bad{row: -1} }
+// badRow is one undecodable row: reason is the problem class counted in a run's manifest.
+type badRow struct {
+	row         int
+	reason, msg string
+	col         *column
+}
 
-func (b *bad) set(row int, format string, args ...any) {
-	if b.row < 0 || row < b.row {
-		b.row, b.msg = row, fmt.Sprintf(format, args...)
-	}
+func noBad() bad { return bad{} }
+
+func (b *bad) set(row int, reason, format string, args ...any) {
+	b.rows = append(b.rows, badRow{row: row, reason: reason, msg: fmt.Sprintf(format, args...)})
+}
+
+// setFatal records a problem of the whole file, reported at its first row.
+func (b *bad) setFatal(format string, args ...any) {
+	b.set(0, ReasonBadPartition, format, args...)
+	b.fatal = true
 }
 
 func growInts(buf []int64, n int) []int64 {
@@ -316,8 +330,7 @@ func (c *column) markNulls(arr arrow.Array, n int, b *bad) {
 	if !c.nullable {
 		for i := 0; i < n; i++ {
 			if !c.validBuf[i] {
-				b.set(i, "null in a required column")
-				break
+				b.set(i, ReasonNull, "null in a required column")
 			}
 		}
 	}
@@ -362,7 +375,7 @@ func (c *column) bindConstant(n int, in *interner, b *bad) {
 		clear(c.validBuf)
 		c.valid = c.validBuf
 		if !c.nullable && n > 0 {
-			b.set(0, "null in a required column (partition folder %s=%s)", pv.Key, hiveNullPartition)
+			b.setFatal("null in a required column (partition folder %s=%s)", pv.Key, hiveNullPartition)
 		}
 	}
 	var value string
@@ -382,7 +395,7 @@ func (c *column) bindConstant(n int, in *interner, b *bad) {
 		if !null {
 			var err error
 			if e, err = parseEnum(c.kind, value); err != nil && n > 0 {
-				b.set(0, "partition folder %s=%s: %v", pv.Key, value, err)
+				b.setFatal("partition folder %s=%s: %v", pv.Key, value, err)
 			}
 		}
 		for i := range c.enums {
@@ -394,7 +407,7 @@ func (c *column) bindConstant(n int, in *interner, b *bad) {
 		if !null {
 			var err error
 			if v, err = strconv.ParseInt(value, 10, 64); err != nil && n > 0 {
-				b.set(0, "partition folder %s=%s: not an integer", pv.Key, value)
+				b.setFatal("partition folder %s=%s: not an integer", pv.Key, value)
 			}
 		}
 		for i := range c.intBuf {
@@ -407,7 +420,7 @@ func (c *column) bindConstant(n int, in *interner, b *bad) {
 		if !null {
 			var err error
 			if v, err = strconv.ParseFloat(value, 64); err != nil && n > 0 {
-				b.set(0, "partition folder %s=%s: not a number", pv.Key, value)
+				b.setFatal("partition folder %s=%s: not a number", pv.Key, value)
 			}
 		}
 		for i := range c.floatBuf {
@@ -420,7 +433,7 @@ func (c *column) bindConstant(n int, in *interner, b *bad) {
 		if !null {
 			var err error
 			if v, err = strconv.ParseBool(value); err != nil && n > 0 {
-				b.set(0, "partition folder %s=%s: not a boolean", pv.Key, value)
+				b.setFatal("partition folder %s=%s: not a boolean", pv.Key, value)
 			}
 		}
 		for i := range c.bools {
@@ -475,7 +488,7 @@ func (c *column) bindTS(arr *array.Timestamp, n int, b *bad) {
 			v := int64(values[i])
 			if v > lim || v < -lim {
 				if c.valid == nil || c.valid[i] {
-					b.set(i, "timestamp %d %s out of range", v, unit)
+					b.set(i, ReasonOutOfRange, "timestamp %d %s out of range", v, unit)
 				}
 				out[i] = 0
 				continue
@@ -530,7 +543,7 @@ func (c *column) bindInts(arr arrow.Array, n int, b *bad) {
 	case *array.Uint64:
 		for i, v := range a.Uint64Values()[:n] {
 			if v > math.MaxInt64 && (c.valid == nil || c.valid[i]) {
-				b.set(i, "value %d does not fit int64", v)
+				b.set(i, ReasonOutOfRange, "value %d does not fit int64", v)
 			}
 			out[i] = int64(v)
 		}
@@ -618,9 +631,9 @@ func (c *column) bindStrings(arr arrow.Array, n int, in *interner, b *bad) {
 			}
 			if enum {
 				if !dc.enumOK[k] {
-					b.set(i, "%s", dc.errs[k])
-					// Rows past the first bad one are never delivered.
-					return
+					b.set(i, ReasonUnknownValue, "%s", dc.errs[k])
+					c.enums[i] = 0
+					continue
 				}
 				c.enums[i] = dc.enums[k]
 			} else {
@@ -645,8 +658,7 @@ func (c *column) bindStrings(arr arrow.Array, n int, in *interner, b *bad) {
 		if enum {
 			e, err := parseEnum(c.kind, s)
 			if err != nil {
-				b.set(i, "%v", err)
-				return
+				b.set(i, ReasonUnknownValue, "%v", err)
 			}
 			c.enums[i] = e
 			continue
@@ -678,8 +690,9 @@ func (c *column) bindLists(arr array.ListLike, n int, in *interner, b *bad) {
 			for j := start; j < end; j++ {
 				s, ok := stringAt(elems, int(j))
 				if !ok {
-					b.set(i, "null list element")
-					return
+					b.set(i, ReasonNull, "null list element")
+					out = nil
+					break
 				}
 				out = append(out, in.get(s))
 			}
@@ -690,8 +703,9 @@ func (c *column) bindLists(arr array.ListLike, n int, in *interner, b *bad) {
 		for j := start; j < end; j++ {
 			v, ok := intAt(elems, int(j))
 			if !ok {
-				b.set(i, "null or out-of-range list element")
-				return
+				b.set(i, ReasonNull, "null or out-of-range list element")
+				out = nil
+				break
 			}
 			out = append(out, v)
 		}
@@ -874,20 +888,29 @@ func (p *parquetFile) close() {
 // Scanning a table
 
 // scanner reads a table's files one after the other, decoding a fixed set of columns batch by
-// batch, and stops with an error at the first row that does not decode.
+// batch. At a row that does not decode it stops with an error, or, with a rejector, sets the
+// row aside and goes on.
 type scanner struct {
 	files    []tableFile
 	cols     []*column
 	nextFile int
 
-	cur        *parquetFile
-	fileRows   int64 // rows of the current file before the current batch
-	n, pos     int
-	bad        bad
-	badCol     *column
-	in         interner
-	rowsServed int64
-	err        error
+	cur      *parquetFile
+	fileRows int64 // rows of the current file before the current batch
+	n, pos   int
+	// bads are the current batch's undecodable rows in row order; nextBad is the row of
+	// bads[badIdx], or -1.
+	bads    []badRow
+	badIdx  int
+	nextBad int
+	rej     *rejector
+	// origins, originFile and originRow locate the rows of a sorted copy in its original files
+	// (ReadOptions.Origins); nil otherwise.
+	origins               []string
+	originFile, originRow *column
+	in                    interner
+	rowsServed            int64
+	err                   error
 }
 
 func newScanner(files []tableFile, cols []*column) *scanner {
@@ -995,7 +1018,8 @@ func (s *scanner) bindBatch(rec arrow.RecordBatch) (err error) {
 	defer recoverAs(&err, s.cur.path)
 	sch := rec.Schema()
 	n := int(rec.NumRows())
-	s.n, s.pos, s.bad, s.badCol = n, 0, noBad(), nil
+	s.n, s.pos, s.bads, s.badIdx, s.nextBad = n, 0, s.bads[:0], 0, -1
+	badCols := 0
 	for _, c := range s.cols {
 		var arr arrow.Array
 		if idx := sch.FieldIndices(c.name); len(idx) > 0 {
@@ -1005,9 +1029,24 @@ func (s *scanner) bindBatch(rec arrow.RecordBatch) (err error) {
 			}
 		}
 		b := c.bind(arr, n, &s.in)
-		if b.row >= 0 && (s.bad.row < 0 || b.row < s.bad.row) {
-			s.bad, s.badCol = b, c
+		if len(b.rows) == 0 {
+			continue
 		}
+		if b.fatal {
+			return fmt.Errorf("%s: row %d: column %s: %s", s.cur.path, s.fileRows+1, c.name, b.rows[0].msg)
+		}
+		for i := range b.rows {
+			b.rows[i].col = c
+		}
+		s.bads = append(s.bads, b.rows...)
+		badCols++
+	}
+	if badCols > 1 {
+		// Each column's rows are in order; a stable sort keeps column order within a row.
+		sort.SliceStable(s.bads, func(i, j int) bool { return s.bads[i].row < s.bads[j].row })
+	}
+	if len(s.bads) > 0 {
+		s.nextBad = s.bads[0].row
 	}
 	return nil
 }
@@ -1017,25 +1056,41 @@ func (s *scanner) advance() (int, bool, error) {
 	if s.err != nil {
 		return 0, false, s.err
 	}
-	for s.pos >= s.n {
-		ok, err := s.loadBatch()
-		if err != nil {
+	for {
+		for s.pos >= s.n {
+			ok, err := s.loadBatch()
+			if err != nil {
+				s.fail(err)
+				return 0, false, err
+			}
+			if !ok {
+				return 0, false, nil
+			}
+		}
+		i := s.pos
+		if i != s.nextBad {
+			s.pos++
+			s.rowsServed++
+			return i, true, nil
+		}
+		b := s.bads[s.badIdx]
+		if s.rej == nil {
+			where := s.origin(i)
+			err := fmt.Errorf("%s: row %d: column %s: %s", where.file, where.row, b.col.name, b.msg)
 			s.fail(err)
 			return 0, false, err
 		}
-		if !ok {
-			return 0, false, nil
+		// Count the row once, under its first problem in column order.
+		s.rej.add(s.origin(i), b.col.name, b.reason, b.msg)
+		for s.badIdx < len(s.bads) && s.bads[s.badIdx].row == i {
+			s.badIdx++
 		}
+		s.nextBad = -1
+		if s.badIdx < len(s.bads) {
+			s.nextBad = s.bads[s.badIdx].row
+		}
+		s.pos++
 	}
-	i := s.pos
-	if i == s.bad.row {
-		err := fmt.Errorf("%s: row %d: column %s: %s", s.cur.path, s.fileRows+int64(i)+1, s.badCol.name, s.bad.msg)
-		s.fail(err)
-		return 0, false, err
-	}
-	s.pos++
-	s.rowsServed++
-	return i, true, nil
 }
 
 // where names the row last returned by advance, for errors found by the caller.
@@ -1116,6 +1171,7 @@ type EventReader struct {
 	table string
 	kind  detectors.Kind
 	sc    *scanner
+	check *rowChecker // nil unless ReadOptions.Check
 
 	ts, symbol *column
 	// orders
@@ -1157,9 +1213,8 @@ func newEventReader(table string, files []tableFile) (*EventReader, error) {
 // Table returns the name of the table being read.
 func (r *EventReader) Table() string { return r.table }
 
-// Next fills ev with the next row (TS, Symbol, Kind and the kind's member; not Seq) and reports
-// false at the end. After an error, every later call returns the same error.
-func (r *EventReader) Next(ev *detectors.Event) (bool, error) {
+// decode fills ev with the next decodable row; Next adds the value checks.
+func (r *EventReader) decode(ev *detectors.Event) (bool, error) {
 	i, ok, err := r.sc.advance()
 	if !ok {
 		return false, err
@@ -1261,6 +1316,9 @@ func (d *Dataset) FirstUnsorted(table string) (*Unsorted, error) {
 	}
 	ts := &column{name: "ts", kind: colTS}
 	sc := newScanner(files, []*column{ts})
+	// Rows whose ts does not decode (a null) are skipped here: the replay's reader rejects or
+	// reports them.
+	sc.rej = &rejector{}
 	defer sc.close()
 	var prev int64
 	var row int64
@@ -1272,7 +1330,7 @@ func (d *Dataset) FirstUnsorted(table string) (*Unsorted, error) {
 		if !ok {
 			return nil, nil
 		}
-		row++
+		row = sc.rowsServed + sc.rej.stats.Rows
 		v := ts.ints[i]
 		if row > 1 && v < prev {
 			return &Unsorted{Row: row, File: sc.cur.path, FileRow: sc.fileRows + int64(i) + 1, TS: v, PrevTS: prev}, nil
