@@ -38,7 +38,7 @@ func TestBadMessagesAreDeadLettered(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*testTimeScale*time.Second)
 	defer cancel()
 	counts, err := EnsureTopics(ctx, cl, topics.EventTopics(), []string{topics.AlertsTopic(), topics.DeadLetterTopic()}, testPartitions)
 	if err != nil {
@@ -124,7 +124,7 @@ func TestBadMessagesAreDeadLettered(t *testing.T) {
 
 func readRecords(t *testing.T, conn []kgo.Opt, topic string) []*kgo.Record {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*testTimeScale*time.Second)
 	defer cancel()
 	cl, err := kgo.NewClient(append(append([]kgo.Opt(nil), conn...), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)

@@ -142,7 +142,7 @@ func newCluster(t *testing.T, opts ...kfake.Opt) []string {
 // publishDataset replays the fixture's dataset into the cluster as `fds replay` does.
 func publishDataset(t *testing.T, conn []kgo.Opt, topics Topics, dir string) PublishStats {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*testTimeScale*time.Second)
 	defer cancel()
 	next, closeData, err := DatasetEvents(ctx, dir, nil, "", nil)
 	if err != nil {
@@ -180,7 +180,7 @@ func startMember(t *testing.T, cfg Config) *member {
 		t.Fatal(err)
 	}
 	m.p = p
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*testTimeScale*time.Second)
 	m.cancel = cancel
 	go func() {
 		defer close(m.done)
@@ -195,8 +195,8 @@ func (m *member) stop(t *testing.T) Summary {
 	m.cancel()
 	select {
 	case <-m.done:
-	case <-time.After(60 * time.Second):
-		t.Fatal("pipeline did not stop within 60 s")
+	case <-time.After(60 * testTimeScale * time.Second):
+		t.Fatalf("pipeline did not stop within %d s", 60*testTimeScale)
 	}
 	if m.err != nil {
 		t.Fatalf("pipeline: %v", m.err)
@@ -206,14 +206,14 @@ func (m *member) stop(t *testing.T) Summary {
 
 func waitEnded(t *testing.T, ms ...*member) {
 	t.Helper()
-	deadline := time.After(60 * time.Second)
+	deadline := time.After(60 * testTimeScale * time.Second)
 	for i, m := range ms {
 		select {
 		case <-m.ended:
 		case <-m.done:
 			t.Fatalf("member %d stopped before the end of the stream: %v", i, m.err)
 		case <-deadline:
-			t.Fatalf("member %d did not reach the end of the stream within 60 s", i)
+			t.Fatalf("member %d did not reach the end of the stream within %d s", i, 60*testTimeScale)
 		}
 	}
 }
@@ -221,7 +221,7 @@ func waitEnded(t *testing.T, ms ...*member) {
 // readAlerts reads every alert on the alerts topic.
 func readAlerts(t *testing.T, conn []kgo.Opt, topic string) []detectors.Alert {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*testTimeScale*time.Second)
 	defer cancel()
 	cl, err := kgo.NewClient(conn...)
 	if err != nil {
@@ -434,7 +434,7 @@ func runParity(t *testing.T, dataset, configName string, members int) ([]detecto
 // settled, so the replay does not race a rebalance (which is correct, only slower).
 func waitSessions(t *testing.T, ms []*member) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(30 * testTimeScale * time.Second)
 	for time.Now().Before(deadline) {
 		total := 0
 		stable := true
@@ -453,7 +453,7 @@ func waitSessions(t *testing.T, ms []*member) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatal("the group did not settle within 30 s")
+	t.Fatalf("the group did not settle within %d s", 30*testTimeScale)
 }
 
 func alertsByDetector(alerts []detectors.Alert) map[string]int {
@@ -582,7 +582,7 @@ func testCrashAndRestart(t *testing.T, warmup time.Duration) {
 	}
 	crashAt := int64(len(want) / 2)
 	first.crashAfterAlerts = crashAt
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*testTimeScale*time.Second)
 	defer cancel()
 	sum1, err := first.Run(ctx)
 	if !errors.Is(err, errCrash) {
@@ -712,7 +712,7 @@ func TestRebalanceMidStream(t *testing.T) {
 	// The synthetic market spans about 70 s of event time: at 25x it takes about 3 s to publish.
 	published := make(chan error, 1)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*testTimeScale*time.Second)
 		defer cancel()
 		next, closeData, err := DatasetEvents(ctx, f.dir, nil, "", nil)
 		if err != nil {
@@ -730,7 +730,7 @@ func TestRebalanceMidStream(t *testing.T) {
 		published <- err
 	}()
 	// Join once the first member has processed part of the stream.
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(30 * testTimeScale * time.Second)
 	for {
 		first.p.mu.Lock()
 		n := first.p.summary.Events
@@ -739,7 +739,7 @@ func TestRebalanceMidStream(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the first member processed nothing within 30 s")
+			t.Fatalf("the first member processed nothing within %d s", 30*testTimeScale)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
