@@ -20,12 +20,13 @@ test:
 	$(GO) vet $(TAGS) ./...
 	$(GO) test $(TAGS) -count=1 ./...
 
-# Generate the default dataset (once) and back-test it with every detector at its defaults.
+# Generate the default dataset (once), back-test it with every detector at its defaults and
+# write its report (PDF, HTML, Markdown summary, PNG figures); fds prints where they are.
 demo: build
 	@if [ ! -f $(DEMO_DATA)/labels.parquet ]; then \
 		$(BIN) datasets generate --out $(DEMO_DATA) --seed $(SEED); \
 	fi
-	$(BIN) backtest --data $(DEMO_DATA) --out $(DEMO_RUN)
+	$(BIN) backtest --data $(DEMO_DATA) --out $(DEMO_RUN) --report pdf,html,md,png
 
 # Go benchmarks (speed and memory targets live here, never in unit tests) and the end-to-end
 # benchmark script over generated datasets.

@@ -1,6 +1,10 @@
-// Package reports renders a backtest run for people and tools: metrics.json, report.md and the
-// precision/recall plot. It imports no other fds package, so that the backtest engine can call
-// it; package backtest converts its metrics and curves to the plain views defined here.
+// Package reports renders a backtest run for people and tools: metrics.json, report.md, JUnit
+// XML, the figures (PR, threshold and time-to-detect curves, detector comparison, alerts by
+// incident type, incident timelines; PNG, PDF or SVG) and the publishable report of fds report
+// (a multi-page PDF, a self-contained HTML page and a Markdown summary, with keyed-hash redaction
+// of account ids). It imports no other fds package but internal/fsutil, so that the backtest
+// engine can call it; package backtest converts run folders to the plain views defined here
+// (Report, Document). Rendering reads no clock: the same views give the same bytes.
 //
 // Every file is written atomically: to a temporary file in the destination's folder, then
 // renamed into place, so a reader never sees half a report.

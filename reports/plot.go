@@ -3,18 +3,15 @@ package reports
 import (
 	"fmt"
 	"image/color"
-	"io"
 	"math"
 	"path/filepath"
 	"strings"
 
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // PRSeries is one detector's PR curve as the plot draws it.
@@ -40,7 +37,6 @@ type PRMark struct {
 const (
 	plotWidth  = 8 * vg.Inch
 	plotHeight = 6 * vg.Inch
-	plotDPI    = 150
 	// The legend sits in a panel right of the axes, so that it never hides a curve; the panel
 	// is as wide as the longest entry, within these bounds.
 	minLegendWidth = 1.5 * vg.Inch
@@ -53,30 +49,31 @@ const (
 // The legend, in a panel beside the axes, gives each series' AP and its operating point.
 func PlotPRCurves(path string, series []PRSeries) error {
 	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
-	if format != "png" && format != "pdf" && format != "svg" {
+	if format != FormatPNG && format != FormatPDF && format != FormatSVG {
 		return fmt.Errorf("%s: unsupported plot format %q (want .png, .pdf or .svg)", path, format)
 	}
-	for _, s := range series {
-		if err := s.check(); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-	}
-	var canvas vg.CanvasWriterTo
-	if format == "png" {
-		canvas = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(plotWidth, plotHeight), vgimg.UseDPI(plotDPI))}
-	} else {
-		var err error
-		if canvas, err = draw.NewFormattedCanvas(plotWidth, plotHeight, format); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-	}
-	if err := drawPR(draw.New(canvas), series); err != nil {
+	f, err := PRFigure(series)
+	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return writeAtomic(path, func(w io.Writer) error {
-		_, err := canvas.WriteTo(w)
-		return err
-	})
+	return f.Save(path)
+}
+
+// PRFigure checks the series and returns the PR plot as a report figure named "pr_curve".
+func PRFigure(series []PRSeries) (*Figure, error) {
+	for _, s := range series {
+		if err := s.check(); err != nil {
+			return nil, err
+		}
+	}
+	return &Figure{
+		Name: "pr_curve", Title: "Precision–recall curves",
+		Caption: "Each detector's precision against recall as its score threshold falls, drawn as the step " +
+			"function whose area is the average precision (AP, in the legend). The ringed dot is the run's " +
+			"operating point, its min_score.",
+		Width: plotWidth, Height: plotHeight,
+		draw: func(dc draw.Canvas) error { return drawPR(dc, series) },
+	}, nil
 }
 
 func (s *PRSeries) check() error {
@@ -109,30 +106,17 @@ func (s *PRSeries) check() error {
 }
 
 func drawPR(dc draw.Canvas, series []PRSeries) error {
-	p := plot.New()
-	p.Title.Text = "Precision–recall by detector"
+	p := newPlot("Precision–recall by detector", "Recall (share of labelled incidents detected)", "Precision (share of alerts that are true)")
 	p.Title.TextStyle.Font = sans(16)
-	p.Title.Padding = vg.Points(8)
-	p.X.Label.Text = "Recall (share of labelled incidents detected)"
-	p.Y.Label.Text = "Precision (share of alerts that are true)"
 	for _, ax := range []*plot.Axis{&p.X, &p.Y} {
 		ax.Label.TextStyle.Font = sans(13)
 		ax.Tick.Label.Font = sans(11)
 		ax.Tick.Marker = plot.ConstantTicks(unitTicks())
 	}
-	grid := plotter.NewGrid()
-	grid.Vertical.Color = color.Gray{Y: 205}
-	grid.Horizontal.Color = color.Gray{Y: 205}
-	p.Add(grid)
-
-	legend := plot.NewLegend()
-	legend.Top, legend.Left = true, true
-	legend.TextStyle.Font = sans(10)
-	legend.Padding = vg.Points(3)
-	legend.ThumbnailWidth = 0.45 * vg.Inch
+	legend := newLegend()
 
 	for i, s := range series {
-		col := plotutil.DarkColors[i%len(plotutil.DarkColors)]
+		col := seriesColor(i)
 		name := fmt.Sprintf("%s  AP %.3f", s.Name, s.AveragePrecision)
 		if len(s.Recall) == 0 {
 			legend.Add(s.Name + "  (no alerts)")
@@ -171,11 +155,7 @@ func drawPR(dc draw.Canvas, series []PRSeries) error {
 	p.X.Min, p.X.Max = 0, 1
 	p.Y.Min, p.Y.Max = 0, 1.02
 
-	pad := vg.Points(10)
-	r := legend.Rectangle(dc)
-	legendWidth := min(max(r.Max.X-r.Min.X+2*pad, minLegendWidth), maxLegendWidth)
-	p.Draw(draw.Crop(dc, 0, -legendWidth, 0, -vg.Points(6)))
-	legend.Draw(draw.Crop(dc, dc.Max.X-dc.Min.X-legendWidth+pad, -pad, pad, -0.6*vg.Inch))
+	drawWithLegendPanel(dc, p, legend)
 	return nil
 }
 
@@ -188,12 +168,6 @@ func stepXYs(recall, precision []float64) plotter.XYs {
 		prev = recall[i]
 	}
 	return xys
-}
-
-// sans is the Liberation Sans face bundled with gonum/plot: crisper than the default serif at
-// small sizes.
-func sans(size vg.Length) font.Font {
-	return font.Font{Typeface: "Liberation", Variant: "Sans", Size: size}
 }
 
 func unitTicks() []plot.Tick {

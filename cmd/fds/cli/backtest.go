@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fds-dev/fds/backtest"
+	"github.com/fds-dev/fds/reports"
 )
 
 func init() { register(newBacktestCmd) }
@@ -21,6 +22,7 @@ type backtestOptions struct {
 	Detectors string
 	Sets      []string
 	JSON      bool
+	Report    string
 }
 
 func newBacktestCmd(app *App) *cobra.Command {
@@ -51,6 +53,7 @@ alerts.parquet, matches.parquet, config.yaml (the effective configuration), mani
 	f.StringVar(&opts.Detectors, "detectors", "", "comma-separated detectors to run (default: those in the config, else all)")
 	f.StringArrayVar(&opts.Sets, "set", nil, "override a parameter: DETECTOR.PARAM=VALUE (repeatable, applied over --config)")
 	f.BoolVar(&opts.JSON, "json", false, "print metrics.json on stdout instead of the table")
+	f.StringVar(&opts.Report, "report", "", "also write a report into RUN/report, as fds report does: comma-separated "+strings.Join(reports.ReportFormats, ", "))
 	return c
 }
 
@@ -84,6 +87,11 @@ func runBacktest(c *cobra.Command, app *App, opts backtestOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.Report != "" {
+		if _, err := reports.ParseReportFormats(opts.Report); err != nil {
+			return &UsageError{Err: fmt.Errorf("--report: %w", err)}
+		}
+	}
 	if err := checkWritableParent(opts.Out); err != nil {
 		return err
 	}
@@ -106,6 +114,12 @@ func runBacktest(c *cobra.Command, app *App, opts backtestOptions) error {
 	}
 	if err := backtest.WriteRunFolder(opts.Out, res); err != nil {
 		return err
+	}
+	if opts.Report != "" {
+		rep := defaultReportOptions(opts.Out, opts.Report)
+		if err := runReport(&App{Stdout: app.Stderr, Stderr: app.Stderr, Quiet: app.Quiet}, rep); err != nil {
+			return err
+		}
 	}
 	if opts.JSON {
 		enc := json.NewEncoder(app.Stdout)
