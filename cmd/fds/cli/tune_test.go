@@ -19,7 +19,7 @@ const cliTestGrid = `detectors:
       max_lifetime: [2, 10]
   wash_trade:
     sweep:
-      window: [120, 600]
+      count_scale: [2, 5]
 `
 
 // TestTuneThenBacktestReproduces runs fds tune, then fds backtest --config tuned.yaml on the same
