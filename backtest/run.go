@@ -22,6 +22,13 @@ type Sorter interface {
 	SortParquet(ctx context.Context, srcFiles []string, dst string) error
 }
 
+// OriginSorter is a Sorter whose sorted copies say where each row came from
+// (datasets.OriginFileColumn, datasets.OriginRowColumn), so that rejected rows are reported at
+// their original file and row. duck.DB is one.
+type OriginSorter interface {
+	SortParquetWithOrigin(ctx context.Context, srcFiles []string, dst string) error
+}
+
 // Options say what to back-test and where to report.
 type Options struct {
 	DataDir string
@@ -34,6 +41,9 @@ type Options struct {
 	Notice func(string)
 	// Progress receives the number of events replayed so far, and the total when known.
 	Progress func(done, total int64)
+	// Strict fails the run at the first row with a problem; by default such rows are rejected
+	// and counted in the manifest (docs/robustness.md).
+	Strict bool
 }
 
 // Result is a finished backtest: everything a run folder holds.
@@ -63,6 +73,8 @@ type Manifest struct {
 	LastTS        string          `json:"last_ts"`
 	SpanDays      float64         `json:"span_days"`
 	Notices       []string        `json:"notices"`
+	// Strict records that the run rejected no row (--strict).
+	Strict bool `json:"strict,omitempty"`
 	// TimingsSeconds are wall-clock durations of the steps: informative, not reproducible.
 	TimingsSeconds map[string]float64 `json:"timings_s"`
 }
@@ -75,12 +87,15 @@ type InputFile struct {
 	SHA256 string `json:"sha256"`
 }
 
-// Rows accounts for a table's rows: read = replayed + rejected.
+// Rows accounts for a table's rows: read = replayed + rejected. Reasons count the rejected
+// rows by "column: reason" (datasets.Reason*), Examples are the first few with file, row and
+// column. For labels, "replayed" counts the incidents scored.
 type Rows struct {
-	Read     int64            `json:"read"`
-	Replayed int64            `json:"replayed"`
-	Rejected int64            `json:"rejected"`
-	Reasons  map[string]int64 `json:"rejected_by_reason,omitempty"`
+	Read     int64                `json:"read"`
+	Replayed int64                `json:"replayed"`
+	Rejected int64                `json:"rejected"`
+	Reasons  map[string]int64     `json:"rejected_by_reason,omitempty"`
+	Examples []datasets.Rejection `json:"rejected_examples,omitempty"`
 }
 
 // Version is stamped into manifests; the CLI sets it.
@@ -156,13 +171,16 @@ type session struct {
 	manifest Manifest
 	timings  map[string]float64
 	t0       time.Time
+	// symbols are the symbols of the events replayed, for checking the labels.
+	symbols map[string]bool
 }
 
 // openSession opens the dataset and reads its accounts for the named detectors.
 func openSession(opts Options, names []string) (*session, error) {
 	s := &session{opts: opts, names: names, timings: map[string]float64{}, t0: time.Now()}
 	s.manifest = Manifest{SchemaVersion: 1, FDSVersion: Version, DataDir: opts.DataDir,
-		Tables: map[string]Rows{}, TimingsSeconds: s.timings, Notices: []string{}, Detectors: names}
+		Tables: map[string]Rows{}, TimingsSeconds: s.timings, Notices: []string{}, Detectors: names,
+		Strict: opts.Strict}
 	var err error
 	if s.ds, err = datasets.Open(opts.DataDir); err != nil {
 		return nil, err
@@ -213,6 +231,7 @@ func (s *session) openSources(ctx context.Context) error {
 			continue
 		}
 		src := s.ds
+		readOpts := datasets.ReadOptions{Check: true, Reject: !s.opts.Strict}
 		sorted, badRow, err := s.ds.CheckSorted(table)
 		if err != nil {
 			return err
@@ -228,7 +247,13 @@ func (s *session) openSources(ctx context.Context) error {
 			s.tmpDirs = append(s.tmpDirs, tmp)
 			dst := filepath.Join(tmp, table+".parquet")
 			ts := time.Now()
-			if err := s.opts.Sorter.SortParquet(ctx, s.ds.Files(table), dst); err != nil {
+			if osorter, ok := s.opts.Sorter.(OriginSorter); ok {
+				err = osorter.SortParquetWithOrigin(ctx, s.ds.Files(table), dst)
+				readOpts.Origins = s.ds.Files(table)
+			} else {
+				err = s.opts.Sorter.SortParquet(ctx, s.ds.Files(table), dst)
+			}
+			if err != nil {
 				return fmt.Errorf("sorting %s by ts: %w", table, err)
 			}
 			s.timings["sort_"+table] = time.Since(ts).Seconds()
@@ -240,7 +265,7 @@ func (s *session) openSources(ctx context.Context) error {
 		if n, err := src.RowCount(table); err == nil {
 			s.total += n
 		}
-		r, err := src.OpenEvents(table)
+		r, err := src.OpenEventsWith(table, readOpts)
 		if err != nil {
 			return err
 		}
@@ -270,8 +295,8 @@ func (s *session) replay(ctx context.Context, run func(next func() (*detectors.E
 	}
 	s.stats = stats
 	s.timings["replay"] = time.Since(t).Seconds()
-	for table, n := range s.merger.Rows() {
-		s.manifest.Tables[table] = Rows{Read: n, Replayed: n}
+	if err := s.accountRows(); err != nil {
+		return stats, err
 	}
 	s.manifest.Events = stats.Events
 	if stats.Events > 0 {
@@ -295,8 +320,7 @@ func (s *session) labels() ([]datasets.Incident, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.manifest.Tables[datasets.TableLabels] = Rows{Read: int64(len(incidents)), Replayed: int64(len(incidents))}
-	return incidents, nil
+	return s.checkLabels(incidents)
 }
 
 // finish waits for the input hashes and completes the manifest.

@@ -199,6 +199,7 @@ func (r *EventReader) Next(ev *detectors.Event) (bool, error) {
 		}
 		column, reason, msg := r.check.check(ev)
 		if reason == "" {
+			r.check.sawSymbol(ev.Symbol)
 			return true, nil
 		}
 		if err := r.sc.rejectServed(i, column, reason, msg); err != nil {
@@ -215,6 +216,12 @@ type rowChecker struct {
 	// ids at the current ts, for the repeated-id check (a few at most: rows share a ts rarely).
 	idTS detectors.Micros
 	ids  []idAtTS
+	// symbols are the symbols of the rows delivered; recent caches the last few seen, so that
+	// interleaved symbols cost a few string compares (of shared strings) rather than map
+	// lookups.
+	symbols map[string]struct{}
+	recent  [8]string
+	next    int
 }
 
 type idAtTS struct {
@@ -354,6 +361,35 @@ func (c *rowChecker) check(ev *detectors.Event) (column, reason, msg string) {
 	return "", "", ""
 }
 
+// sawSymbol notes a delivered row's symbol.
+func (c *rowChecker) sawSymbol(sym string) {
+	for i := range c.recent {
+		if c.recent[i] == sym {
+			return
+		}
+	}
+	c.recent[c.next] = sym
+	c.next = (c.next + 1) % len(c.recent)
+	if c.symbols == nil {
+		c.symbols = map[string]struct{}{}
+	}
+	c.symbols[sym] = struct{}{}
+}
+
+// Symbols returns the distinct symbols of the rows delivered so far, sorted (nil unless the
+// reader was opened with ReadOptions.Check).
+func (r *EventReader) Symbols() []string {
+	if r.check == nil {
+		return nil
+	}
+	out := make([]string, 0, len(r.check.symbols))
+	for s := range r.check.symbols {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // repeated reports whether (symbol, id) was already seen at the current ts, and remembers it.
 // Rows with one ts are few, so a short list beats a map. A duplicated delivery (a file read
 // twice, then sorted) puts its copies at the same ts; repeats across times are found by
@@ -380,6 +416,9 @@ func quantity(column string, v float64, positive bool) (string, string, string) 
 	}
 	return "", "", ""
 }
+
+// FileRowCount returns a Parquet file's rows from its footer.
+func FileRowCount(path string) (int64, error) { return fileRowCount(path) }
 
 // SortedReasons returns the keys of a reason count in order.
 func SortedReasons(byReason map[string]int64) []string {

@@ -84,6 +84,9 @@ func TestRejectingReaderCountsEveryProblemRow(t *testing.T) {
 	if rej.Rows != 10 || !reflect.DeepEqual(rej.ByReason, want) {
 		t.Fatalf("rejections %d %v\nwant 10 %v", rej.Rows, rej.ByReason, want)
 	}
+	if got := r.Symbols(); !reflect.DeepEqual(got, []string{"X"}) {
+		t.Fatalf("Symbols() = %v", got)
+	}
 	if r.Rows() != 2 {
 		t.Fatalf("Rows() = %d, want the 2 delivered", r.Rows())
 	}

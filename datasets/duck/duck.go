@@ -86,6 +86,18 @@ func (d *DB) Close() error {
 // folder and renamed into place. Row groups are DuckDB's default size (122,880 rows): asking for
 // 2^20 rows, as EventWriter writes, made the sort about twice as slow.
 func (d *DB) SortParquet(ctx context.Context, srcFiles []string, dst string) error {
+	return d.sortParquet(ctx, srcFiles, dst, false)
+}
+
+// SortParquetWithOrigin is SortParquet keeping each row's provenance as two more columns:
+// datasets.OriginFileColumn (the index of its file in srcFiles) and datasets.OriginRowColumn
+// (its 0-based row in that file), so that a reader of the copy (datasets.ReadOptions.Origins)
+// reports a problem at the row the user can find.
+func (d *DB) SortParquetWithOrigin(ctx context.Context, srcFiles []string, dst string) error {
+	return d.sortParquet(ctx, srcFiles, dst, true)
+}
+
+func (d *DB) sortParquet(ctx context.Context, srcFiles []string, dst string, keepOrigin bool) error {
 	scan, args, err := scanSQL(srcFiles, true)
 	if err != nil {
 		return err
@@ -110,11 +122,15 @@ func (d *DB) SortParquet(ctx context.Context, srcFiles []string, dst string) err
 		}
 	}()
 	args = append(args, tmpName)
+	sel := "* EXCLUDE (fds_file_index, fds_file_row) REPLACE (CAST(ts AS TIMESTAMPTZ) AS ts)"
+	if keepOrigin {
+		sel += ", fds_file_index AS " + sqlIdent(datasets.OriginFileColumn) + ", fds_file_row AS " + sqlIdent(datasets.OriginRowColumn)
+	}
 	stmt := fmt.Sprintf(`COPY (
-  SELECT * EXCLUDE (fds_file_index, fds_file_row) REPLACE (CAST(ts AS TIMESTAMPTZ) AS ts)
+  SELECT %s
   FROM (%s)
   ORDER BY ts, fds_file_index, fds_file_row
-) TO $%d (FORMAT parquet, COMPRESSION zstd)`, scan, len(args))
+) TO $%d (FORMAT parquet, COMPRESSION zstd)`, sel, scan, len(args))
 	if _, err := d.conn.ExecContext(ctx, stmt, args...); err != nil {
 		return fmt.Errorf("sorting %s: %s", describeFiles(srcFiles), flattenErr(err))
 	}
