@@ -56,6 +56,10 @@ type GridDetector struct {
 	Fixed map[string]float64
 	// Axes are the swept parameters, in the detector's declared parameter order.
 	Axes []GridAxis
+	// SweepsMinScore says min_score is one of the axes: each configuration then runs at its own
+	// min_score and keeps it, and no threshold is swept for the detector (for detectors whose
+	// state depends on min_score, such as pump_and_dump's bursts).
+	SweepsMinScore bool
 }
 
 // GridAxis is one swept parameter and its values, in file order (ranges in ascending steps).
@@ -160,8 +164,8 @@ func gridErrorf(name string, n ast.Node, format string, args ...any) error {
 }
 
 // ParseGrid parses grid YAML; name (the file's path) starts every error, with line and column.
-// Unknown keys, detectors and parameters, values out of a parameter's range, malformed ranges,
-// a swept min_score and grids above MaxGridConfigs are errors.
+// Unknown keys, detectors and parameters, values out of a parameter's range, malformed ranges
+// and grids above MaxGridConfigs are errors.
 func ParseGrid(name string, data []byte) (*Grid, error) {
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
@@ -279,9 +283,6 @@ func parseGridDetector(name string, kv *ast.MappingValueNode) (GridDetector, err
 				d.Fixed[p] = v
 				continue
 			}
-			if p == detectors.MinScoreParam {
-				return d, gridErrorf(name, param.Key, "min_score is not swept: the tuner sweeps the score threshold from the alerts' scores (put a floor under fixed)")
-			}
 			values, err := axisValues(name, param.Value, ps)
 			if err != nil {
 				return d, err
@@ -289,11 +290,12 @@ func parseGridDetector(name string, kv *ast.MappingValueNode) (GridDetector, err
 			axes[p] = GridAxis{Param: p, Values: values}
 		}
 	}
-	for _, ps := range spec.Params {
+	for _, ps := range spec.AllParams() {
 		if a, ok := axes[ps.Name]; ok {
 			d.Axes = append(d.Axes, a)
 		}
 	}
+	_, d.SweepsMinScore = axes[detectors.MinScoreParam]
 	return d, nil
 }
 

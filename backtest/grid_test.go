@@ -118,7 +118,6 @@ func TestParseGridErrorsNamePosition(t *testing.T) {
 		{"empty list", "detectors:\n  test_counter:\n    sweep:\n      window: []\n", "g.yaml:4:15: window: empty list"},
 		{"repeated value", "detectors:\n  test_counter:\n    sweep:\n      window: [1, 2, 1]\n", "g.yaml:4:22: window: value 1 is listed twice"},
 		{"quoted number", "detectors:\n  test_counter:\n    sweep:\n      window: [\"5\"]\n", `g.yaml:4:16: want a number, got "5"`},
-		{"swept min_score", "detectors:\n  test_counter:\n    sweep:\n      min_score: [0.1, 0.5]\n", "g.yaml:4:7: min_score is not swept"},
 		{"fixed and swept", "detectors:\n  test_counter:\n    fixed:\n      every: 2\n    sweep:\n      every: [1, 2]\n", "g.yaml:6:7: test_counter.every is given twice (also at line 4)"},
 		{"negative lead", "detectors:\n  test_counter: {}\nmatch:\n  lead_s: -1\n", "g.yaml:4:11: match.lead_s: -1 must be a finite number >= 0"},
 		{"unknown match key", "detectors:\n  test_counter: {}\nmatch:\n  lead: 1\n", "g.yaml:4:3: unknown key match.lead"},
@@ -148,6 +147,12 @@ func TestParseGridAcceptsFlowStyleBoolsAndExponents(t *testing.T) {
 	d := g.Detectors[0]
 	if d.Fixed["every"] != 7 || !reflect.DeepEqual(d.Axes, []GridAxis{{Param: "window", Values: []float64{1000, 250}}}) {
 		t.Fatalf("parsed %+v", d)
+	}
+	// min_score may be an axis (after the detector's own parameters); the detector then keeps
+	// each configuration's min_score instead of sweeping a threshold.
+	g, err = ParseGrid("g.yaml", []byte("detectors:\n  test_counter:\n    sweep:\n      min_score: [0.1, 0.5]\n      every: [1, 2]\n"))
+	if err != nil || !g.Detectors[0].SweepsMinScore || g.Detectors[0].Axes[1].Param != "min_score" || g.Size() != 4 {
+		t.Fatalf("swept min_score: %v %+v", err, g)
 	}
 	// A detector with no axes is one configuration: its threshold alone is tuned.
 	g, err = ParseGrid("g.yaml", []byte("detectors:\n  test_counter: {}\n"))

@@ -1,7 +1,9 @@
 package backtest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -38,6 +40,9 @@ type TuneOptions struct {
 	Top int
 	// Workers is the number of goroutines sharing the detector instances (0: GOMAXPROCS).
 	Workers int
+	// SkipVerify skips the backtest of the chosen configuration that confirms the sweep's
+	// figures (benchmarks of the sweep alone use it).
+	SkipVerify bool
 }
 
 // Validation says how a choice is checked on data it was not tuned on. The zero value tunes and
@@ -83,12 +88,12 @@ type TuneResult struct {
 	DataDir       string `json:"data_dir"`
 	Objective     string `json:"objective"`
 	// Configurations is the number of detector instances the one replay fed.
-	Configurations int              `json:"configurations"`
-	Events         int64            `json:"events_replayed"`
-	Validation     ValidationReport `json:"validation"`
-	Bootstrap      BootstrapCI      `json:"bootstrap_settings"`
-	Match          MatchSettings    `json:"match"`
-	Detectors      []DetectorTuning `json:"detectors"`
+	Configurations int               `json:"configurations"`
+	Events         int64             `json:"events_replayed"`
+	Validation     ValidationReport  `json:"validation"`
+	Bootstrap      BootstrapSettings `json:"bootstrap"`
+	Match          MatchSettings     `json:"match"`
+	Detectors      []DetectorTuning  `json:"detectors"`
 	// Feasible says every detector has a configuration meeting the objective; only then is
 	// there a tuned configuration.
 	Feasible bool     `json:"feasible"`
@@ -106,6 +111,15 @@ type TuneResult struct {
 	// sweep and test keep every configuration's matching and the reporting period, for tests.
 	sweep []*sweepConfig
 	test  Period
+}
+
+// BootstrapSettings say how the intervals were computed.
+type BootstrapSettings struct {
+	Resamples int     `json:"resamples"`
+	Level     float64 `json:"level"`
+	Seed      uint64  `json:"seed"`
+	// Units says what is resampled.
+	Units string `json:"units"`
 }
 
 // ValidationReport says which periods the figures come from.
@@ -226,7 +240,8 @@ func Tune(ctx context.Context, opts TuneOptions) (*TuneResult, error) {
 	if opts.Top <= 0 {
 		opts.Top = DefaultTop
 	}
-	boot := BootstrapCI{Resamples: opts.Resamples, Level: opts.Level, Seed: opts.Seed}
+	boot := BootstrapSettings{Resamples: opts.Resamples, Level: opts.Level, Seed: opts.Seed,
+		Units: "incidents, and false positives by day (by twentieth of the period when it spans under 20 days)"}
 	if boot.Resamples <= 0 {
 		boot.Resamples = DefaultResamples
 	}
@@ -328,11 +343,15 @@ func Tune(ctx context.Context, opts TuneOptions) (*TuneResult, error) {
 		// rank orders the configurations by their best point in a period. Configurations whose
 		// points tie go by average precision over the whole curve (the one that ranks its
 		// alerts better away from the chosen threshold too), then by grid order.
+		fixedThreshold := gridDetector(g, name).SweepsMinScore
 		rank := func(p Period) []scored {
 			out := make([]scored, len(list))
 			for i, sc := range list {
 				c := periodCurve(sc.match, p)
 				pt, th := ChooseThreshold(&c, obj, sc.floor)
+				if fixedThreshold {
+					pt, th = c.At(sc.floor), sc.floor
+				}
 				out[i] = scored{sc: sc, threshold: th, point: pt, ap: c.AveragePrecision}
 			}
 			sort.SliceStable(out, func(i, j int) bool {
@@ -450,15 +469,60 @@ func Tune(ctx context.Context, opts TuneOptions) (*TuneResult, error) {
 			}
 		}
 		SortAlerts(alerts)
-		_, _, m := Evaluate(alerts, incidents, names, mc, s.span())
-		res.TunedMetrics = &m
+		_, _, predicted := Evaluate(alerts, incidents, names, mc, s.span())
+		res.TunedMetrics = &predicted
 	}
 	s.timings["evaluate"] = time.Since(t).Seconds()
 	if err := s.finish(); err != nil {
 		return nil, err
 	}
 	res.Manifest = s.manifest
+
+	// Verify the choice with a plain backtest of tuned.yaml (one more replay, of one instance
+	// per detector). The sweep's figures are exact when a detector's min_score only gates its
+	// alerts; a detector whose state depends on min_score (pump_and_dump's bursts and
+	// cooldown) gives other alerts at the chosen threshold than at the floor. tuned_metrics are
+	// the backtest's, so tuned.yaml reproduces them whatever the detector does.
+	if res.Feasible && !opts.SkipVerify {
+		tv := time.Now()
+		run, err := Run(ctx, Options{DataDir: opts.DataDir, Config: res.Tuned, Sorter: opts.Sorter, TempDir: opts.TempDir})
+		if err != nil {
+			return nil, fmt.Errorf("verifying the tuned configuration: %w", err)
+		}
+		for _, name := range names {
+			want, got := res.TunedMetrics.Detectors[name], run.Metrics.Detectors[name]
+			if !sameMetrics(want, got) {
+				w := fmt.Sprintf("%s: a backtest at the chosen min_score %s differs from the sweep (F1 %.3f, not %.3f): the detector's alerts depend on min_score beyond its gate, so the threshold curve is approximate; sweep min_score as a grid axis for exact figures",
+					name, formatFloat(res.Tuned.Detectors[name][detectors.MinScoreParam]), got.F1, want.F1)
+				res.Warnings = append(res.Warnings, w)
+				for i := range res.Detectors {
+					if res.Detectors[i].Detector == name {
+						res.Detectors[i].Warnings = append(res.Detectors[i].Warnings, w)
+					}
+				}
+			}
+		}
+		res.TunedMetrics = &run.Metrics
+		res.Manifest.TimingsSeconds["verify"] = time.Since(tv).Seconds()
+		res.Manifest.TimingsSeconds["total"] += res.Manifest.TimingsSeconds["verify"]
+	}
 	return res, nil
+}
+
+// sameMetrics compares two detectors' figures exactly (their JSON forms, which hold every field).
+func sameMetrics(a, b DetectorMetrics) bool {
+	x, errA := json.Marshal(a)
+	y, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(x, y)
+}
+
+func gridDetector(g *Grid, name string) *GridDetector {
+	for i := range g.Detectors {
+		if g.Detectors[i].Name == name {
+			return &g.Detectors[i]
+		}
+	}
+	return &GridDetector{Name: name}
 }
 
 // validationPeriods cuts the replayed span [first, last] into the periods a validation scores:
@@ -569,7 +633,7 @@ func countIncidents(d *DetectorMatch, p Period) int {
 
 // figuresAt returns a matching's figures in a period at a threshold, with bootstrap intervals
 // when withCI.
-func figuresAt(d *DetectorMatch, p Period, threshold float64, obj Objective, withCI bool, boot BootstrapCI) Figures {
+func figuresAt(d *DetectorMatch, p Period, threshold float64, obj Objective, withCI bool, boot BootstrapSettings) Figures {
 	c := periodCurve(d, p)
 	pt := c.At(threshold)
 	f := Figures{

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/fds-dev/fds/datasets"
@@ -33,6 +34,42 @@ func init() {
 		},
 	})
 }
+
+func init() {
+	// test_gate_aware reads min_score itself, as pump_and_dump does: only alerts scoring at
+	// least min_score start its cooldown, so its alerts at a threshold are not the alerts at the
+	// floor cut at that threshold.
+	detectors.Register(detectors.Spec{
+		Name: "test_gate_aware", Type: detectors.WashTrade, Summary: "test detector: state depends on min_score",
+		Needs: []detectors.Kind{detectors.KindTrade},
+		Params: []detectors.ParamSpec{
+			{Name: "cooldown", Default: 3600, Min: 0, Max: 86400, Unit: "s", Doc: "silence after an alert at or above min_score"},
+		},
+		New: func(p detectors.Params, env detectors.Env) (detectors.Detector, error) {
+			return &gateAware{minScore: p.Get(detectors.MinScoreParam), cooldown: p.Duration("cooldown"), last: map[string]detectors.Micros{}}, nil
+		},
+	})
+}
+
+type gateAware struct {
+	minScore float64
+	cooldown detectors.Micros
+	last     map[string]detectors.Micros
+}
+
+func (d *gateAware) OnEvent(ev *detectors.Event, emit detectors.Emit) {
+	if t, ok := d.last[ev.Symbol]; ok && ev.TS-t < d.cooldown {
+		return
+	}
+	q := ev.Trade.Qty
+	score := q / (q + 10)
+	if score >= d.minScore {
+		d.last[ev.Symbol] = ev.TS
+	}
+	emit(detectors.Alert{Symbol: ev.Symbol, TS: ev.TS, Accounts: []string{ev.Trade.TakerAccount}, Score: score})
+}
+
+func (d *gateAware) Flush(detectors.Emit) {}
 
 type bigTrade struct {
 	minQty, scale float64
@@ -139,6 +176,13 @@ func TestTuneReproducesThroughBacktest(t *testing.T) {
 			}
 			if res.Configurations != 12 || !res.Feasible || res.TunedMetrics == nil {
 				t.Fatalf("configurations %d feasible %v", res.Configurations, res.Feasible)
+			}
+			// The verification backtest agreed with the sweep's own figures: the threshold
+			// sweep is exact for a detector whose min_score only gates its alerts.
+			for _, w := range res.Warnings {
+				if strings.Contains(w, "beyond its gate") {
+					t.Fatalf("the sweep's prediction differs from the backtest: %s", w)
+				}
 			}
 			out := filepath.Join(dir, "tune")
 			if err := WriteTuneFolder(out, res); err != nil {
@@ -339,5 +383,51 @@ func TestPeriodCurveAssignsByIncidentStart(t *testing.T) {
 	}
 	if out.Incidents != 1 || len(out.Points) != 1 || out.Points[0].TP != 0 || out.Points[0].FP != 1 {
 		t.Fatalf("out-of-sample curve %+v", out)
+	}
+}
+
+// TestTuneVerifiesDetectorsThatReadMinScore: for a detector whose state depends on min_score the
+// threshold sweep is only an approximation. Tune's verification backtest catches it and warns,
+// and tuned_metrics are the backtest's; sweeping min_score as an axis makes the figures exact.
+func TestTuneVerifiesDetectorsThatReadMinScore(t *testing.T) {
+	dir := t.TempDir()
+	writeTuneDataset(t, dir)
+	obj, _ := ParseObjective("fbeta:1")
+	tune := func(grid string) *TuneResult {
+		g, err := ParseGrid("grid.yaml", []byte(grid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Tune(context.Background(), TuneOptions{Options: Options{DataDir: dir}, Grid: g, Objective: obj, Seed: 1, Resamples: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run, err := Run(context.Background(), Options{DataDir: dir, Config: res.Tuned})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(*res.TunedMetrics, run.Metrics) {
+			t.Fatalf("tuned_metrics are not the backtest's")
+		}
+		return res
+	}
+	approx := tune("detectors:\n  test_gate_aware:\n    sweep:\n      cooldown: [3600, 7200]\n")
+	if len(approx.Warnings) == 0 || !strings.Contains(strings.Join(approx.Warnings, " "), "depend on min_score beyond its gate") {
+		t.Fatalf("no warning about the approximate threshold sweep: %q", approx.Warnings)
+	}
+	exact := tune("detectors:\n  test_gate_aware:\n    sweep:\n      cooldown: [3600, 7200]\n      min_score: [0, 0.4, 0.5, 0.6]\n")
+	for _, w := range exact.Warnings {
+		if strings.Contains(w, "min_score beyond") {
+			t.Fatalf("swept min_score must be exact: %s", w)
+		}
+	}
+	dt := exact.Detectors[0]
+	if ms := dt.MinScore; ms != 0 && ms != 0.4 && ms != 0.5 && ms != 0.6 {
+		t.Fatalf("chosen min_score %v is not one of the swept values", ms)
+	}
+	best := dt.Leaderboard[0].Full
+	m := exact.TunedMetrics.Detectors["test_gate_aware"]
+	if best.TP != m.TP || best.FP != m.FP || best.F1 != m.F1 {
+		t.Fatalf("leaderboard %+v, backtest %+v", best, m)
 	}
 }
