@@ -163,9 +163,7 @@ func gridSchema() map[string]any {
 		sweep := map[string]any{}
 		for _, ps := range spec.AllParams() {
 			fixed[ps.Name] = paramSchema(ps, true)
-			if ps.Name == detectors.MinScoreParam {
-				continue // the tuner sweeps the score threshold itself
-			}
+			// A swept min_score turns the detector's threshold sweep off (docs/tuning.md).
 			sweep[ps.Name] = axisSchema(ps)
 		}
 		dets[spec.Name] = map[string]any{

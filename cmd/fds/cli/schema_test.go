@@ -152,7 +152,7 @@ func TestSchemasAgreeWithTheParsers(t *testing.T) {
 		{"null detector", "detectors:\n  spoofing:\n", true},
 		{"no detectors", "match:\n  lead_s: 1\n", false},
 		{"unknown section", "detectors:\n  spoofing:\n    sweeps: {}\n", false},
-		{"swept min_score", "detectors:\n  spoofing:\n    sweep:\n      min_score: [0.1, 0.5]\n", false},
+		{"swept min_score", "detectors:\n  spoofing:\n    sweep:\n      min_score: [0.1, 0.5]\n", true},
 		{"single value sweep", "detectors:\n  spoofing:\n    sweep:\n      min_size_ratio: 3\n", false},
 		{"empty list", "detectors:\n  spoofing:\n    sweep:\n      min_size_ratio: []\n", false},
 		{"repeated value", "detectors:\n  spoofing:\n    sweep:\n      min_size_ratio: [2, 2]\n", false},
