@@ -144,8 +144,8 @@ func WriteLeaderboardMarkdown(b *bytes.Buffer, res *TuneResult, top int) {
 		fmt.Fprintf(b, "- **validation**: none: every figure is in-sample (tuned and reported on %s to %s) and flatters the choice; use --split or --folds\n",
 			v.InSample.From, v.InSample.To)
 	}
-	fmt.Fprintf(b, "- **intervals**: %g%% percentile bootstrap, %d resamples of incidents and of days, seed %d\n",
-		res.Bootstrap.Level*100, res.Bootstrap.Resamples, res.Bootstrap.Seed)
+	fmt.Fprintf(b, "- **intervals**: %g%% percentile bootstrap, %d resamples of %s, seed %d\n",
+		res.Bootstrap.Level*100, res.Bootstrap.Resamples, res.Bootstrap.Units, res.Bootstrap.Seed)
 	fmt.Fprintf(b, "- **matching**: alert ts within [start − %gs, end + %gs], one-to-one in score order\n", res.Match.LeadSeconds, res.Match.ToleranceSeconds)
 	if res.Feasible {
 		fmt.Fprintf(b, "- **tuned configuration**: `%s` (load with `fds backtest --config %s`)\n", TunedConfigFile, TunedConfigFile)

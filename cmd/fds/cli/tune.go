@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -139,8 +140,8 @@ func runTune(c *cobra.Command, app *App, opts tuneOptions) error {
 				missing = append(missing, d.Detector)
 			}
 		}
-		return fmt.Errorf("no configuration meets %s for %v: no tuned.yaml written (leaderboard: %s)",
-			obj, missing, filepath.Join(opts.Out, backtest.LeaderboardMDFile))
+		return fmt.Errorf("no configuration meets %s for %s: no tuned.yaml written (leaderboard: %s)",
+			obj, strings.Join(missing, ", "), filepath.Join(opts.Out, backtest.LeaderboardMDFile))
 	}
 	app.Infof("\n%d configurations, %d events replayed once in %.2fs. Tuned configuration: %s (leaderboard: %s)",
 		res.Configurations, res.Events, res.Manifest.TimingsSeconds["total"],

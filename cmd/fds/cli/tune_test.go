@@ -86,6 +86,22 @@ func TestTuneThenBacktestReproduces(t *testing.T) {
 	if !bytes.Equal(x, y) {
 		t.Fatalf("evaluate of the backtest's own alerts:\n%s\nbacktest:\n%s", y, x)
 	}
+
+	// An objective no configuration meets: the leaderboard is written, tuned.yaml is not, and
+	// the exit status says so. Spoofs 30-40 times a typical order do not occur: recall is 0.
+	hopeless := filepath.Join(dir, "hopeless.yaml")
+	os.WriteFile(hopeless, []byte("detectors:\n  spoofing:\n    sweep:\n      min_size_ratio: [30, 40]\n"), 0o644)
+	infeasible := filepath.Join(dir, "runs", "infeasible")
+	code, _, stderr = fds(t, "tune", "--data", data, "--grid", hopeless, "--objective", "min_alerts@recall>=0.5", "--out", infeasible, "--quiet")
+	if code != ExitError || !strings.Contains(stderr, "no configuration meets min_alerts@recall>=0.5 for spoofing") {
+		t.Fatalf("infeasible objective: exit %d %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(infeasible, "leaderboard.json")); err != nil {
+		t.Fatal("the leaderboard must be written when no configuration meets the objective")
+	}
+	if _, err := os.Stat(filepath.Join(infeasible, "tuned.yaml")); err == nil {
+		t.Fatal("tuned.yaml written although no configuration meets the objective")
+	}
 }
 
 func TestTuneAndEvaluateErrors(t *testing.T) {
