@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/fds-dev/fds/detectors"
@@ -80,7 +81,17 @@ type Rejection struct {
 func (r Rejection) Key() string { return r.Column + ": " + r.Reason }
 
 func (r Rejection) Error() string {
-	return fmt.Sprintf("%s: row %d: column %s: %s", r.File, r.Row, r.Column, r.Message)
+	var b strings.Builder
+	b.WriteString(r.File)
+	if r.Row > 0 {
+		fmt.Fprintf(&b, ": row %d", r.Row)
+	}
+	if r.Column != "" {
+		fmt.Fprintf(&b, ": column %s", r.Column)
+	}
+	b.WriteString(": ")
+	b.WriteString(r.Message)
+	return b.String()
 }
 
 // Rejections account for the rows a reader set aside.
@@ -95,6 +106,9 @@ type Rejections struct {
 // rejector collects rejections while a scanner reads.
 type rejector struct {
 	stats Rejections
+	// perReason, when set, keeps up to that many examples of every reason instead (validation);
+	// negative keeps them all.
+	perReason int
 }
 
 func (r *rejector) add(where origin, column, reason, msg string) {
@@ -105,6 +119,12 @@ func (r *rejector) add(where origin, column, reason, msg string) {
 	}
 	r.stats.Rows++
 	r.stats.ByReason[key]++
+	if r.perReason != 0 {
+		if r.perReason < 0 || r.stats.ByReason[key] <= int64(r.perReason) {
+			r.stats.Examples = append(r.stats.Examples, rej)
+		}
+		return
+	}
 	if len(r.stats.Examples) < MaxRejectionExamples ||
 		(r.stats.ByReason[key] == 1 && len(r.stats.Examples) < maxReasonExamples) {
 		r.stats.Examples = append(r.stats.Examples, rej)
