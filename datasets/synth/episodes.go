@@ -190,6 +190,8 @@ func (g *Generator) planEpisodes(r *rand.Rand) {
 			g.eps = append(g.eps, ep)
 		}
 	}
+	// Pumps and their look-alikes, from a stream of their own (episodes_pump.go).
+	g.planPumps(hours)
 }
 
 func secs(x float64) detectors.Micros { return detectors.Micros(x * float64(detectors.Second)) }
