@@ -39,6 +39,9 @@ type episode struct {
 	happen  bool
 	orders  []int64 // resting orders the episode may cancel later
 	retries int
+	// void says the labelled pattern did not happen after all (the market filled every spoof
+	// order before its cancel): the episode is not labelled.
+	void bool
 }
 
 // mark records that the episode did something at t.
@@ -117,6 +120,9 @@ func (g *Generator) assignIDs(r *rand.Rand) {
 			g.accts[i].OwnerGroup = g.accts[i].AccountID
 		}
 	}
+	for _, rf := range g.referrals {
+		g.accts[rf[1]].Referrer = g.accts[rf[0]].AccountID
+	}
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,7 +165,6 @@ func (g *Generator) planEpisodes(r *rand.Rand) {
 		}},
 	}
 	// Episodes of the detector catalogue live in their own files (episodes_*.go).
-	planners = append(planners, g.cataloguePart1Planners(count)...)
 	// Symbols weighted by the square root of activity, so the thin alt gets its share of abuse.
 	var weights []float64
 	total := 0.0
@@ -190,8 +195,9 @@ func (g *Generator) planEpisodes(r *rand.Rand) {
 			g.eps = append(g.eps, ep)
 		}
 	}
-	// Pumps and their look-alikes, from a stream of their own (episodes_pump.go).
-	g.planPumps(hours)
+	// The catalogue's part 1 plans last, from a stream of its own: the episodes above and
+	// every account id are as they would be without it (episodes_part1.go).
+	g.planCataloguePart1(hours)
 }
 
 func secs(x float64) detectors.Micros { return detectors.Micros(x * float64(detectors.Second)) }
@@ -315,11 +321,12 @@ func (g *Generator) planAccidentalSelf(r *rand.Rand, t0 detectors.Micros, sym in
 	return ep
 }
 
-// planRelatedPair: two accounts of different owners (same IP) trading with each other a few times.
+// planRelatedPair: two accounts of different owners (same IP) trading with each other a few
+// times, one of them buying what the other sells (a position moved, not round-tripped).
 func (g *Generator) planRelatedPair(r *rand.Rand, t0 detectors.Micros, sym int32) *episode {
 	pair := g.roles.related[r.IntN(len(g.roles.related))]
 	ep := &episode{kind: epRelatedPair, sym: sym, accts: []int32{pair[0], pair[1]}}
-	g.planSelfTrades(r, ep, t0, 4+r.IntN(7), g.p.washGapMin, g.p.washGapMax, 0, 0.5)
+	g.planOneWayTrades(r, ep, t0, 4+r.IntN(7), g.p.washGapMin, g.p.washGapMax)
 	return ep
 }
 
@@ -333,6 +340,7 @@ func (g *Generator) planSpoof(r *rand.Rand, t0 detectors.Micros, sym int32) *epi
 	realSide := -spoofSide
 	cycles := p.spoofCyclesMin + r.IntN(p.spoofCyclesMax-p.spoofCyclesMin+1)
 	t := t0
+	spoofed := false // a spoof order was cancelled (not filled by the market first)
 	for c := 0; c < cycles; c++ {
 		passive := r.Float64() < 0.6
 		if passive {
@@ -373,7 +381,7 @@ func (g *Generator) planSpoof(r *rand.Rand, t0 detectors.Micros, sym int32) *epi
 					g.cancel(s, t, spoofID)
 				}
 			}
-			if g.marketOrder(s, t, spoofer, realSide, g.uniformLots(s, oppLo, oppHi), true) > 0 {
+			if g.marketOrder(s, t, spoofer, realSide, min(g.uniformLots(s, oppLo, oppHi), lotsAhead(s, realSide, spoofer)), true) > 0 {
 				ep.mark(t)
 			}
 		}})
@@ -381,7 +389,9 @@ func (g *Generator) planSpoof(r *rand.Rand, t0 detectors.Micros, sym int32) *epi
 			if spoofID != 0 && s.book.byID[spoofID] != nil {
 				g.cancel(s, t, spoofID)
 				ep.mark(t)
+				spoofed = true
 			}
+			ep.void = !spoofed
 			for _, id := range ep.orders {
 				g.cancel(s, t, id)
 			}
@@ -515,7 +525,7 @@ func (g *Generator) finishLabels() {
 	}
 	var recs []rec
 	for _, ep := range g.eps {
-		if !ep.happen {
+		if !ep.happen || ep.void {
 			continue
 		}
 		if ep.label == "" {

@@ -47,6 +47,10 @@ type Generator struct {
 	ran    bool
 	labels []datasets.Incident
 
+	// referrals are (referrer, referred) accounts: the referred account's Referrer is set to the
+	// referrer's id once ids are assigned.
+	referrals [][2]int32
+
 	nextOrderID, nextTradeID int64
 	ev                       detectors.Event
 	sink                     func(*detectors.Event) error

@@ -174,9 +174,22 @@ func TestMarketIsConsistent(t *testing.T) {
 				t.Errorf("label %s names unknown account %s", inc.ID, a)
 			}
 		}
-		// A two-account wash episode names accounts of one owner group.
-		if inc.Type == detectors.WashTrade && len(inc.Accounts) == 2 && accounts[inc.Accounts[0]].OwnerGroup != accounts[inc.Accounts[1]].OwnerGroup {
-			t.Errorf("wash label %s: accounts of different owners", inc.ID)
+		// A two-account wash episode names accounts of one owner group, or linked accounts
+		// (shared ip or device hash, or one referred the other).
+		if inc.Type == detectors.WashTrade && len(inc.Accounts) == 2 {
+			a, b := accounts[inc.Accounts[0]], accounts[inc.Accounts[1]]
+			linked := a.OwnerGroup == b.OwnerGroup || a.IPHash == b.IPHash || a.DeviceHash == b.DeviceHash ||
+				a.Referrer == b.AccountID || b.Referrer == a.AccountID
+			if !linked {
+				t.Errorf("wash label %s: accounts of different owners, not linked", inc.ID)
+			}
+		}
+		// Collusion is between unrelated accounts.
+		if inc.Type == detectors.Collusion {
+			a, b := accounts[inc.Accounts[0]], accounts[inc.Accounts[len(inc.Accounts)-1]]
+			if len(inc.Accounts) != 2 || a.OwnerGroup == b.OwnerGroup || a.IPHash == b.IPHash || a.DeviceHash == b.DeviceHash {
+				t.Errorf("collusion label %s: want two unrelated accounts, got %v", inc.ID, inc.Accounts)
+			}
 		}
 	}
 }

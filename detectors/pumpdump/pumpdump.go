@@ -25,20 +25,28 @@
 // 0 unless the chunk has at least `min_rush_orders` buy rush orders and ret ≥ `min_return` (sell
 // rush orders are not held against it: early buyers dump into the pump within seconds). A chunk is
 // scored when it closes, i.e. at the symbol's first trade after the chunk's end (or at the last
-// event of the input), which is the alert's TS: symbols are independent, so sharding the input by
-// symbol changes nothing. Consecutive scoring chunks are one burst; the detector raises one alert per burst, at its
-// first chunk whose score reaches min_score. After an alert, bursts of the same symbol within
-// `cooldown` seconds alert only if they score higher than that alert (a pre-pump by the
-// organisers minutes before the signal must not hide the pump itself), and each such alert
-// restarts the cooldown. No alert is raised before `warmup` seconds of the symbol's history
-// are in the baseline.
+// event of the input). The symbol's own trades are the detector's clock: symbols are independent,
+// so sharding the input by symbol changes nothing.
 //
-// Evidence: the features rush_orders, trades, notional, return, z_rush, z_trades, z_notional,
+// Consecutive chunks that score (score > 0, with at least `warmup` seconds of the symbol's history
+// in the baseline) are one burst. A burst is judged when it ends (when its next chunk closes
+// without scoring, or at the symbol's first trade after that chunk's end, or at the end of the
+// input) or, at the latest, when its `max_burst_chunks`-th chunk closes (its later chunks are then
+// ignored until it ends): a pump that keeps climbing for minutes is reported within two chunks.
+// It raises one alert, at that time, scored by its best chunk so far, unless an
+// alert of the same symbol was raised less than `cooldown` seconds before (measured between the
+// best chunks' first trades) with a score at least as high: a pre-pump by the organisers minutes
+// before the signal must not hide the pump itself. Each alert restarts the cooldown. Bursts,
+// alerts and the cooldown never depend on min_score, which only filters: a run at min_score t
+// raises exactly the alerts of a run at 0 that score at least t.
+//
+// The alert's window runs from the burst's first chunk to the end of its last. Evidence, of the
+// best chunk: the features rush_orders, trades, notional, return, z_rush, z_trades, z_notional,
 // baseline_rush_mean, baseline_trades_mean and baseline_notional_mean, and the ids of up to 50
-// trades of the chunk. When trades carry accounts, the alert's accounts are those that bought
-// (net, as taker or maker) at least `accumulation_share` of the symbol's net bought quantity during
-// the baseline before the burst and sold during the burst chunk: who accumulated and sold into
-// the pump. On public data the alert has no accounts.
+// of its trades; burst_chunks counts the burst's chunks. When trades carry accounts, the alert's
+// accounts are those that bought (net, as taker or maker) at least `accumulation_share` of the
+// symbol's net bought quantity during the baseline before the best chunk and sold during it: who
+// accumulated and sold into the pump. On public data the alert has no accounts.
 //
 // # State
 //
@@ -68,7 +76,7 @@ func init() {
 		Doc: "Per symbol and `chunk`-second chunk: buy rush orders R (same-millisecond same-side trades as one order), " +
 			"trades T, notional V and return of the high over the last price before the chunk, against the previous " +
 			"`baseline` seconds of chunks. z-scores with floors, each squashed 1-exp(-z/z_scale); score = weighted " +
-			"geometric mean (rush orders double). One alert per burst at the first chunk reaching min_score; within " +
+			"geometric mean (rush orders double). Consecutive scoring chunks are a burst, judged when it ends (its best chunk's score); within " +
 			"`cooldown` seconds after an alert only a higher-scoring burst alerts. Accounts (when trades carry them): who accumulated before and sold into the burst.",
 		Needs:           []detectors.Kind{detectors.KindTrade},
 		DefaultMinScore: 0.75,
@@ -76,6 +84,7 @@ func init() {
 			{Name: "chunk", Default: 25, Min: 1, Max: 3600, Unit: "s", Doc: "length of the chunks trades are aggregated in (La Morgia et al. use 5, 15 and 25 s)"},
 			{Name: "baseline", Default: 4 * 3600, Min: 60, Max: 7 * 86400, Unit: "s", Doc: "the rolling baseline: chunks of this many seconds before the scored one"},
 			{Name: "warmup", Default: 1800, Min: 0, Max: 7 * 86400, Unit: "s", Doc: "no alert before the symbol has this much history"},
+			{Name: "max_burst_chunks", Default: 2, Min: 1, Max: 1e6, Unit: "count", Integer: true, Doc: "a burst is judged at the latest when it has this many chunks (its later chunks are not scored again)"},
 			{Name: "cooldown", Default: 3600, Min: 0, Max: 7 * 86400, Unit: "s", Doc: "after an alert, only a higher-scoring burst of the symbol alerts for this long"},
 			{Name: "min_rush_orders", Default: 5, Min: 1, Max: 1e6, Unit: "count", Integer: true, Doc: "buy rush orders a chunk needs to be scored"},
 			{Name: "min_return", Default: 0.01, Min: 0, Max: 100, Unit: "ratio", Doc: "rise of the chunk's high over the last price before it that a chunk needs to be scored"},
@@ -91,15 +100,13 @@ func init() {
 // Detector is the pump_and_dump detector.
 type Detector struct {
 	chunk, baseline, warmup, cooldown detectors.Micros
-	minRush                           int
+	minRush, maxBurstChunks           int
 	minReturn, zScale, returnScale    float64
-	minScore                          float64
 	accShare                          float64
 	maxAccounts                       int
 	ringLen                           int
 
 	symbols map[string]*symbolState
-	lastTS  detectors.Micros
 
 	// onChunk, when set (tests, tuning), receives every scored chunk.
 	onChunk func(sym string, start detectors.Micros, f Features)
@@ -108,18 +115,18 @@ type Detector struct {
 // New builds the detector from resolved parameters.
 func New(p detectors.Params) *Detector {
 	d := &Detector{
-		chunk:       p.Duration("chunk"),
-		baseline:    p.Duration("baseline"),
-		warmup:      p.Duration("warmup"),
-		cooldown:    p.Duration("cooldown"),
-		minRush:     p.Int("min_rush_orders"),
-		minReturn:   p.Get("min_return"),
-		zScale:      p.Get("z_scale"),
-		returnScale: p.Get("return_scale"),
-		minScore:    p.Get(detectors.MinScoreParam),
-		accShare:    p.Get("accumulation_share"),
-		maxAccounts: p.Int("max_accounts"),
-		symbols:     map[string]*symbolState{},
+		chunk:          p.Duration("chunk"),
+		baseline:       p.Duration("baseline"),
+		warmup:         p.Duration("warmup"),
+		cooldown:       p.Duration("cooldown"),
+		minRush:        p.Int("min_rush_orders"),
+		maxBurstChunks: p.Int("max_burst_chunks"),
+		minReturn:      p.Get("min_return"),
+		zScale:         p.Get("z_scale"),
+		returnScale:    p.Get("return_scale"),
+		accShare:       p.Get("accumulation_share"),
+		maxAccounts:    p.Int("max_accounts"),
+		symbols:        map[string]*symbolState{},
 	}
 	if d.chunk <= 0 {
 		d.chunk = detectors.Second
@@ -172,16 +179,25 @@ type symbolState struct {
 	// quietScore is the score of the alert that started the cooldown: a stronger burst within
 	// the cooldown still alerts (a set-up burst must not hide the pump minutes later).
 	quietScore float64
-	// burstChunk is the id of the last chunk of the current burst (scoring >= min_score, or
-	// suppressed by the cooldown); a chunk right after it continues the burst.
-	burstChunk int64
-	inBurst    bool
-	accounts   *accountBook
+	// burst is the open burst, nil when the last closed chunk did not score.
+	burst     *burst
+	lastTrade detectors.Micros // ts of the symbol's last trade
+	accounts  *accountBook
+}
+
+// burst is a run of consecutive scoring chunks of one symbol and the evidence of its best chunk.
+type burst struct {
+	firstChunk, lastChunk int64
+	chunks                int
+	judged                bool // max_burst_chunks reached: judged, its later chunks ignored
+	best                  Features
+	bestFirstTS           detectors.Micros
+	bestTradeIDs          []int64
+	bestAccounts          []string
 }
 
 // OnEvent implements detectors.Detector.
 func (d *Detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
-	d.lastTS = ev.TS
 	if ev.Kind != detectors.KindTrade {
 		return
 	}
@@ -197,9 +213,13 @@ func (d *Detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 	}
 	t := &ev.Trade
 	c := &s.cur
+	s.lastTrade = ev.TS
 	id := floorDiv(ev.TS, d.chunk)
 	if c.trades > 0 && id != s.chunkID {
 		d.closeChunk(s, ev.TS, emit)
+	}
+	if s.burst != nil && id > s.burst.lastChunk+1 {
+		d.endBurst(s, ev.TS, emit) // the chunk after the burst had no trades
 	}
 	if c.trades == 0 {
 		s.chunkID = id
@@ -233,18 +253,23 @@ func (d *Detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 	}
 }
 
-// Flush implements detectors.Detector: every open chunk is scored at the last event's time, by
-// symbol name.
+// Flush implements detectors.Detector: by symbol name, each symbol's open chunk is scored and
+// its open burst judged at the symbol's last trade (a symbol's clock is its own trades, so a
+// sharded run flushes the same alerts).
 func (d *Detector) Flush(emit detectors.Emit) {
 	names := make([]string, 0, len(d.symbols))
-	for n, s := range d.symbols {
-		if s.cur.trades > 0 {
-			names = append(names, n)
-		}
+	for n := range d.symbols {
+		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		d.closeChunk(d.symbols[n], d.lastTS, emit)
+		s := d.symbols[n]
+		if s.cur.trades > 0 {
+			d.closeChunk(s, s.lastTrade, emit)
+		}
+		if s.burst != nil {
+			d.endBurst(s, s.lastTrade, emit)
+		}
 	}
 }
 
@@ -370,25 +395,65 @@ func (d *Detector) score(s *symbolState, now detectors.Micros, emit detectors.Em
 	if d.onChunk != nil {
 		d.onChunk(s.name, s.chunkID*d.chunk, f)
 	}
-	continues := s.inBurst && s.chunkID == s.burstChunk+1
-	if f.Score < d.minScore || f.History < d.warmup {
-		s.inBurst = false
+	if !(f.Score > 0) || f.History < d.warmup {
+		if s.burst != nil {
+			d.endBurst(s, now, emit)
+		}
 		return
 	}
-	s.inBurst, s.burstChunk = true, s.chunkID
-	if continues || (s.cur.firstTS < s.quietUntil && f.Score <= s.quietScore) {
+	b := s.burst
+	if b != nil && s.chunkID != b.lastChunk+1 {
+		d.endBurst(s, now, emit)
+		b = nil
+	}
+	if b == nil {
+		b = &burst{firstChunk: s.chunkID}
+		s.burst = b
+	}
+	b.lastChunk = s.chunkID
+	if b.judged {
+		return // the burst was judged at max_burst_chunks; it only has to end
+	}
+	b.chunks++
+	if b.chunks == 1 || f.Score > b.best.Score {
+		b.best, b.bestFirstTS = f, s.cur.firstTS
+		b.bestTradeIDs = append(b.bestTradeIDs[:0], s.cur.tradeIDs...)
+		b.bestAccounts = nil
+		if s.accounts != nil {
+			b.bestAccounts = s.accounts.accumulators(s.cur.delta, d.accShare)
+		}
+	}
+	if b.chunks >= d.maxBurstChunks {
+		d.judge(s, b, now, emit)
+	}
+}
+
+// endBurst ends the symbol's open burst at now, judging it if max_burst_chunks did not.
+func (d *Detector) endBurst(s *symbolState, now detectors.Micros, emit detectors.Emit) {
+	b := s.burst
+	s.burst = nil
+	if !b.judged {
+		d.judge(s, b, now, emit)
+	}
+}
+
+// judge raises a burst's alert at now, unless the cooldown of an alert at least as high hides it.
+func (d *Detector) judge(s *symbolState, b *burst, now detectors.Micros, emit detectors.Emit) {
+	b.judged = true
+	f := &b.best
+	if b.bestFirstTS < s.quietUntil && f.Score <= s.quietScore {
 		return
 	}
-	s.quietUntil, s.quietScore = s.cur.firstTS+d.cooldown, f.Score
-	start := s.chunkID * d.chunk
+	s.quietUntil, s.quietScore = b.bestFirstTS+d.cooldown, f.Score
 	a := detectors.Alert{
 		Symbol:      s.name,
 		TS:          now,
-		WindowStart: start,
-		WindowEnd:   start + d.chunk,
+		WindowStart: b.firstChunk * d.chunk,
+		WindowEnd:   (b.lastChunk + 1) * d.chunk,
 		Score:       f.Score,
+		Accounts:    b.bestAccounts,
 		Evidence: detectors.Evidence{
-			TradeIDs: append([]int64(nil), s.cur.tradeIDs...),
+			TradeIDs: b.bestTradeIDs,
 			Features: map[string]float64{
 				"rush_orders":            float64(f.RushOrders),
 				"sell_rush_orders":       float64(f.SellRushOrders),
@@ -401,14 +466,12 @@ func (d *Detector) score(s *symbolState, now detectors.Micros, emit detectors.Em
 				"baseline_rush_mean":     f.MeanRush,
 				"baseline_trades_mean":   f.MeanTrades,
 				"baseline_notional_mean": f.MeanNotional,
+				"burst_chunks":           float64(b.chunks),
 			},
 		},
 	}
-	if s.accounts != nil {
-		a.Accounts = s.accounts.accumulators(s.cur.delta, d.accShare)
-		if len(a.Accounts) > 0 {
-			a.Evidence.Note = "accounts accumulated before the burst and sold into it"
-		}
+	if len(a.Accounts) > 0 {
+		a.Evidence.Note = "accounts accumulated before the burst and sold into it"
 	}
 	emit(a)
 }

@@ -22,8 +22,9 @@
 //     is dropped once the sum reaches max_two_sided_ratio·q (a market maker posting its bid a
 //     moment before its ask is still two-sided).
 //
-// A candidate is a spoof when it is cancelled (cancel or expire) within max_lifetime seconds of
-// placement with at most max_filled_fraction of q filled, and the account executed (as maker or
+// A candidate is judged at the symbol's first event more than grace seconds after it was
+// cancelled (cancel or expire). It is a spoof when it was cancelled within max_lifetime seconds
+// of placement with at most max_filled_fraction of q filled, and the account executed (as maker or
 // taker, from the trades table) on the opposite side between placement and grace seconds after
 // the cancel, at least min_opposite_ratio·typical in quantity. Its score is
 //
@@ -32,20 +33,26 @@
 //	opposite = 1 − exp(−opposite_qty / typical)
 //	score    = (size · life · opposite)^(1/3)
 //
-// An alert is raised at the event that first makes a spoof score at least min_score (the cancel,
-// or an opposite execution in the grace period), unless an alert for the same (symbol, account)
-// was raised less than `cooldown` seconds before: one alert per episode of repeated spoofs. Its
-// accounts are the spoofer's; its window runs from placement to that event; its evidence lists
-// the spoof order id and the opposite trades' ids and order ids, with the features size_ratio,
-// depth_ratio, distance_bp, lifetime_s, filled_fraction, opposite_qty and typical_qty.
+// The spoofs of one account and symbol judged less than `episode_gap` seconds apart are one
+// episode. The episode is judged when it closes, at the symbol's first event at least
+// episode_gap seconds after its last spoof (or at the end of the input, at the symbol's last
+// event): one alert, scoring the episode's best spoof. Episodes and scores never depend on
+// min_score, which only filters. The alert's accounts are the spoofer's; its window runs from
+// the first spoof's placement to the last one's judgement; its evidence lists the spoof order
+// ids and the opposite trades' ids and order ids (of at most max_episode_spoofs spoofs, the
+// best and the latest), with the best spoof's features size_ratio, depth_ratio, distance_bp,
+// lifetime_s, filled_fraction, opposite_qty and typical_qty, and spoofs (the episode's count).
+//
+// The detector's clock is its input of the symbol: orders and trades of that symbol only, so
+// sharding the input by symbol changes nothing.
 //
 // # State
 //
 // Resting limit orders per symbol, forgotten order_horizon seconds after placement (an order that
 // rests longer no longer counts in the depth) and capped at max_open_orders in all (the oldest
-// go first); one float per symbol; candidates, forgotten max_lifetime after placement or grace
-// after cancel and capped at max_candidates; the last alert time per (symbol, account), forgotten
-// after cooldown.
+// go first); one float per symbol; candidates, forgotten max_lifetime after placement or judged
+// grace after cancel, capped at max_candidates; open episodes, closed episode_gap after their
+// last spoof.
 package spoofing
 
 import (
@@ -66,7 +73,8 @@ func init() {
 		Doc: "A new limit order at least min_size_ratio times the typical order size and min_depth_ratio times the depth " +
 			"within depth_band_bp of the touch, at most max_distance_bp behind it, from an account not quoting the other side, " +
 			"cancelled within max_lifetime with at most max_filled_fraction filled while the account executed at least " +
-			"min_opposite_ratio typical sizes on the opposite side. Score: cube root of size, lifetime and opposite-execution terms.",
+			"min_opposite_ratio typical sizes on the opposite side. Score: cube root of size, lifetime and opposite-execution terms; " +
+			"spoofs of one account less than episode_gap apart are one episode, judged when it closes (its best spoof's score).",
 		Needs:           []detectors.Kind{detectors.KindOrder, detectors.KindTrade},
 		DefaultMinScore: 0.5,
 		Params: []detectors.ParamSpec{
@@ -81,7 +89,8 @@ func init() {
 			{Name: "max_two_sided_ratio", Default: 0.5, Min: 0, Max: 1e6, Unit: "ratio", Doc: "own opposite-side qty (resting at placement or placed during the life) / order qty at or above which the account is quoting, not spoofing"},
 			{Name: "grace", Default: 1, Min: 0, Max: 3600, Unit: "s", Doc: "opposite executions up to this after the cancel still count"},
 			{Name: "size_scale", Default: 10, Min: 0.1, Max: 1e6, Unit: "ratio", Doc: "size ratio at which the size term reaches 1-1/e"},
-			{Name: "cooldown", Default: 1800, Min: 0, Max: 7 * 86400, Unit: "s", Doc: "after an alert, no new alert for the same account and symbol for this long"},
+			{Name: "episode_gap", Default: 120, Min: 0, Max: 7 * 86400, Unit: "s", Doc: "spoofs of one account and symbol less than this apart are one episode; it is judged this long after its last spoof"},
+			{Name: "max_episode_spoofs", Default: 100, Min: 1, Max: 1e6, Integer: true, Unit: "count", Doc: "cap on the spoofs kept as an episode's evidence"},
 			{Name: "typical_halflife", Default: 1000, Min: 1, Max: 1e7, Unit: "count", Doc: "half-life, in new limit orders, of the typical order size's EWMA"},
 			{Name: "warmup_orders", Default: 100, Min: 0, Max: 1e7, Integer: true, Unit: "count", Doc: "limit orders of a symbol seen before any candidate"},
 			{Name: "order_horizon", Default: 3600, Min: 1, Max: 30 * 86400, Unit: "s", Doc: "resting orders are forgotten this long after placement"},
@@ -104,6 +113,13 @@ type book struct {
 	orders     map[int64]*resting
 	logTypical float64
 	seen       int
+	// lastEvent is the ts of the symbol's last order or trade: the symbol's clock.
+	lastEvent detectors.Micros
+	// judging are the cancelled candidates awaiting judgement, in cancel order.
+	judging []*candidate
+	// episodes are the open episodes, in opening order; deadline is their earliest close.
+	episodes []*episode
+	deadline detectors.Micros
 }
 
 type candidate struct {
@@ -125,6 +141,24 @@ type candidate struct {
 	done            bool
 }
 
+// spoof is a judged candidate that met every condition.
+type spoof struct {
+	c        *candidate
+	score    float64
+	judgedAt detectors.Micros
+}
+
+// episode is the spoofs of one account in one symbol less than episode_gap apart.
+type episode struct {
+	k          acctKey
+	first      detectors.Micros // the first spoof's placement
+	last       detectors.Micros // the last spoof's judgement
+	best       spoof
+	count      int
+	spoofs     []spoof // evidence: the best and the latest, at most max_episode_spoofs
+	bestInList bool
+}
+
 type ageEntry struct {
 	placed  detectors.Micros
 	symbol  string
@@ -136,9 +170,9 @@ type acctKey struct{ symbol, account string }
 type detector struct {
 	minSizeRatio, minDepthRatio, bandBP, maxDistBP   float64
 	minNotional, maxFilled, minOppRatio, maxTwoSided float64
-	sizeScale, alpha, minScore                       float64
-	maxLifetime, grace, cooldown, horizon            detectors.Micros
-	warmup, maxOpen, maxCandidates                   int
+	sizeScale, alpha                                 float64
+	maxLifetime, grace, episodeGap, horizon          detectors.Micros
+	warmup, maxOpen, maxCandidates, maxSpoofs        int
 
 	books      map[string]*book
 	open       int
@@ -147,8 +181,11 @@ type detector struct {
 	candidates map[acctKey][]*candidate
 	byOrder    map[int64]*candidate
 	nCand      int
-	lastAlert  map[acctKey]detectors.Micros
+	episodes   map[acctKey]*episode
 	nextSweep  detectors.Micros
+	// scratch holds the quantities summed for a depth, sorted so that the float sum does not
+	// depend on map iteration order.
+	scratch []float64
 }
 
 func newDetector(p detectors.Params, _ detectors.Env) (detectors.Detector, error) {
@@ -158,12 +195,12 @@ func newDetector(p detectors.Params, _ detectors.Env) (detectors.Detector, error
 		minNotional: p.Get("min_order_notional"), maxFilled: p.Get("max_filled_fraction"),
 		minOppRatio: p.Get("min_opposite_ratio"), maxTwoSided: p.Get("max_two_sided_ratio"),
 		sizeScale: p.Get("size_scale"), alpha: 1 - math.Exp2(-1/p.Get("typical_halflife")),
-		minScore:    p.Get(detectors.MinScoreParam),
-		maxLifetime: p.Duration("max_lifetime"), grace: p.Duration("grace"), cooldown: p.Duration("cooldown"),
+		maxLifetime: p.Duration("max_lifetime"), grace: p.Duration("grace"), episodeGap: p.Duration("episode_gap"),
 		horizon: p.Duration("order_horizon"),
 		warmup:  p.Int("warmup_orders"), maxOpen: p.Int("max_open_orders"), maxCandidates: p.Int("max_candidates"),
-		books: map[string]*book{}, candidates: map[acctKey][]*candidate{}, byOrder: map[int64]*candidate{},
-		lastAlert: map[acctKey]detectors.Micros{},
+		maxSpoofs: p.Int("max_episode_spoofs"),
+		books:     map[string]*book{}, candidates: map[acctKey][]*candidate{}, byOrder: map[int64]*candidate{},
+		episodes: map[acctKey]*episode{},
 	}, nil
 }
 
@@ -177,25 +214,39 @@ func (d *detector) bookOf(symbol string) *book {
 }
 
 func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
+	if ev.Kind != detectors.KindOrder && ev.Kind != detectors.KindTrade {
+		return // the clock of a symbol is its orders and trades only
+	}
 	if ev.TS >= d.nextSweep {
 		d.sweep(ev.TS)
 	}
+	b := d.bookOf(ev.Symbol)
+	b.lastEvent = ev.TS
+	// Judge the candidates whose grace is over, then close the episodes whose gap is over.
+	for len(b.judging) > 0 && b.judging[0].cancelled+d.grace < ev.TS {
+		c := b.judging[0]
+		b.judging[0] = nil
+		b.judging = b.judging[1:]
+		d.judge(c, b, c.cancelled+d.grace)
+	}
+	if len(b.episodes) > 0 && ev.TS >= b.deadline {
+		d.closeDue(b, ev.TS, false, emit)
+	}
 	switch ev.Kind {
 	case detectors.KindOrder:
-		d.onOrder(ev, emit)
+		d.onOrder(ev, b)
 	case detectors.KindTrade:
-		d.onTrade(ev, emit)
+		d.onTrade(ev)
 	}
 }
 
-func (d *detector) onOrder(ev *detectors.Event, emit detectors.Emit) {
+func (d *detector) onOrder(ev *detectors.Event, b *book) {
 	o := &ev.Order
-	b := d.bookOf(ev.Symbol)
 	d.evictOld(ev.TS)
 	rests := o.Type == detectors.Limit || o.Type == detectors.StopLimit
 	switch o.Event {
 	case detectors.OrderNew:
-		if o.Type == detectors.Limit && o.Qty > 0 {
+		if o.Type == detectors.Limit && o.Qty > 0 && !math.IsInf(o.Qty, 0) {
 			// A quote on the other side of a live candidate makes its account two-sided.
 			for _, c := range d.candidates[acctKey{ev.Symbol, o.Account}] {
 				if !c.done && c.cancelled == 0 && c.side == o.Side.Opposite() {
@@ -232,9 +283,9 @@ func (d *detector) onOrder(ev *detectors.Event, emit detectors.Emit) {
 		}
 	case detectors.OrderCancel, detectors.OrderExpire, detectors.OrderReject:
 		d.unrest(b, o.OrderID)
-		if c := d.byOrder[o.OrderID]; c != nil && !c.done && c.cancelled == 0 {
+		if c := d.byOrder[o.OrderID]; c != nil && !c.done && c.cancelled == 0 && c.symbol == ev.Symbol {
 			c.cancelled = ev.TS
-			d.evaluate(c, ev.TS, emit)
+			b.judging = append(b.judging, c)
 		}
 	}
 }
@@ -292,6 +343,18 @@ func (d *detector) learnSize(b *book, qty float64) {
 	b.seen++
 }
 
+// sorted sums the quantities in d.scratch in ascending order: the same float whatever the
+// order in which the book's map was walked.
+func (d *detector) sortedSum() float64 {
+	sort.Float64s(d.scratch)
+	var sum float64
+	for _, q := range d.scratch {
+		sum += q
+	}
+	d.scratch = d.scratch[:0]
+	return sum
+}
+
 // considerNew checks a new limit order against the book as it was just before it.
 func (d *detector) considerNew(ev *detectors.Event, b *book) {
 	o := &ev.Order
@@ -300,7 +363,7 @@ func (d *detector) considerNew(ev *detectors.Event, b *book) {
 	}
 	typical := math.Exp(b.logTypical)
 	sizeRatio := o.Qty / typical
-	if sizeRatio < d.minSizeRatio || o.Qty*o.Price < d.minNotional || o.Price <= 0 {
+	if sizeRatio < d.minSizeRatio || o.Qty*o.Price < d.minNotional || !(o.Price > 0) {
 		return
 	}
 	if d.nCand >= d.maxCandidates {
@@ -333,16 +396,18 @@ func (d *detector) considerNew(ev *detectors.Event, b *book) {
 	if distance > d.maxDistBP {
 		return
 	}
-	var depth, ownOpposite float64
 	for _, r := range b.orders {
-		if r.side == o.Side {
-			if float64(o.Side)*(touch-r.price)/touch*1e4 <= d.bandBP {
-				depth += r.leaves
-			}
-		} else if r.account == o.Account && hasO && float64(r.side)*(bestO-r.price)/bestO*1e4 <= d.bandBP {
-			ownOpposite += r.leaves
+		if r.side == o.Side && float64(o.Side)*(touch-r.price)/touch*1e4 <= d.bandBP {
+			d.scratch = append(d.scratch, r.leaves)
 		}
 	}
+	depth := d.sortedSum()
+	for _, r := range b.orders {
+		if r.side != o.Side && r.account == o.Account && hasO && float64(r.side)*(bestO-r.price)/bestO*1e4 <= d.bandBP {
+			d.scratch = append(d.scratch, r.leaves)
+		}
+	}
+	ownOpposite := d.sortedSum()
 	depthRatio := math.Inf(1)
 	if depth > 0 {
 		depthRatio = o.Qty / depth
@@ -380,7 +445,7 @@ func crosses(s detectors.Side, p, o float64) bool {
 	return p <= o
 }
 
-func (d *detector) onTrade(ev *detectors.Event, emit detectors.Emit) {
+func (d *detector) onTrade(ev *detectors.Event) {
 	t := &ev.Trade
 	if t.MakerAccount == t.TakerAccount {
 		return // a self-trade moves no position
@@ -405,61 +470,120 @@ func (d *detector) onTrade(ev *detectors.Event, emit detectors.Emit) {
 			if side.orderID != 0 {
 				c.orderIDs = append(c.orderIDs, side.orderID)
 			}
-			if c.cancelled != 0 {
-				d.evaluate(c, ev.TS, emit)
-			}
 		}
 	}
 }
 
-// evaluate scores a cancelled candidate at now and alerts when it is a spoof scoring min_score.
-func (d *detector) evaluate(c *candidate, now detectors.Micros, emit detectors.Emit) {
-	lifetime := c.cancelled - c.placed
-	if lifetime > d.maxLifetime || c.filled > d.maxFilled*c.qty || c.ownOpposite >= d.maxTwoSided*c.qty {
-		c.done = true
-		return
-	}
-	if c.oppositeQty <= 0 || c.oppositeQty < d.minOppRatio*c.typical {
-		return // an opposite execution may still come within the grace period
-	}
-	size := 1 - math.Exp(-c.sizeRatio/d.sizeScale)
+// Score is a spoof's score from its size ratio, lifetime and opposite-side quantity in typical
+// sizes (see the package doc).
+func (d *detector) Score(sizeRatio float64, lifetime detectors.Micros, oppositeTypicals float64) float64 {
+	size := 1 - math.Exp(-sizeRatio/d.sizeScale)
 	life := 1 - float64(lifetime)/(2*float64(d.maxLifetime))
-	opposite := 1 - math.Exp(-c.oppositeQty/c.typical)
-	score := math.Cbrt(size * life * opposite)
-	if score < d.minScore {
+	opposite := 1 - math.Exp(-oppositeTypicals)
+	return math.Cbrt(size * life * opposite)
+}
+
+// judge decides at time at whether a cancelled candidate is a spoof, and if so adds it to its
+// account's episode in the symbol.
+func (d *detector) judge(c *candidate, b *book, at detectors.Micros) {
+	if c.done {
 		return
 	}
 	c.done = true
-	k := acctKey{c.symbol, c.account}
-	if last, ok := d.lastAlert[k]; ok && now < last+d.cooldown {
+	lifetime := c.cancelled - c.placed
+	if lifetime > d.maxLifetime || c.filled > d.maxFilled*c.qty || c.ownOpposite >= d.maxTwoSided*c.qty ||
+		!(c.oppositeQty > 0) || c.oppositeQty < d.minOppRatio*c.typical {
 		return
 	}
-	d.lastAlert[k] = now
-	orderIDs := append([]int64{c.orderID}, c.orderIDs...)
-	sort.Slice(orderIDs, func(i, j int) bool { return orderIDs[i] < orderIDs[j] })
-	tradeIDs := append([]int64(nil), c.tradeIDs...)
-	sort.Slice(tradeIDs, func(i, j int) bool { return tradeIDs[i] < tradeIDs[j] })
+	sp := spoof{c: c, score: d.Score(c.sizeRatio, lifetime, c.oppositeQty/c.typical), judgedAt: at}
+	k := acctKey{c.symbol, c.account}
+	e := d.episodes[k]
+	if e == nil {
+		e = &episode{k: k, first: c.placed}
+		d.episodes[k] = e
+		b.episodes = append(b.episodes, e)
+	}
+	e.first = min(e.first, c.placed)
+	e.last = at
+	e.count++
+	if e.count == 1 || sp.score > e.best.score {
+		e.best = sp
+	}
+	// Evidence: keep the best and the latest spoofs within the cap.
+	if len(e.spoofs) >= d.maxSpoofs {
+		drop := 0
+		if e.spoofs[0].c == e.best.c && len(e.spoofs) > 1 {
+			drop = 1
+		}
+		e.spoofs = append(e.spoofs[:drop], e.spoofs[drop+1:]...)
+	}
+	e.spoofs = append(e.spoofs, sp)
+	if len(b.episodes) == 1 || at+d.episodeGap < b.deadline {
+		b.deadline = at + d.episodeGap
+	}
+}
+
+// closeDue emits the symbol's episodes whose gap is over at now (all of them at the end of the
+// input), in opening order, and recomputes the symbol's deadline.
+func (d *detector) closeDue(b *book, now detectors.Micros, all bool, emit detectors.Emit) {
+	kept := b.episodes[:0]
+	b.deadline = math.MaxInt64
+	for _, e := range b.episodes {
+		if all || now-e.last >= d.episodeGap {
+			d.emitEpisode(e, now, emit)
+			delete(d.episodes, e.k)
+			continue
+		}
+		kept = append(kept, e)
+		b.deadline = min(b.deadline, e.last+d.episodeGap)
+	}
+	clear(b.episodes[len(kept):])
+	b.episodes = kept
+}
+
+func (d *detector) emitEpisode(e *episode, now detectors.Micros, emit detectors.Emit) {
+	var orderIDs, tradeIDs []int64
+	for _, sp := range e.spoofs {
+		orderIDs = append(orderIDs, sp.c.orderID)
+		orderIDs = append(orderIDs, sp.c.orderIDs...)
+		tradeIDs = append(tradeIDs, sp.c.tradeIDs...)
+	}
+	c := e.best.c
 	emit(detectors.Alert{
-		Symbol: c.symbol, Accounts: []string{c.account}, TS: now, WindowStart: c.placed, WindowEnd: now, Score: score,
+		Symbol: c.symbol, Accounts: []string{c.account}, TS: now, WindowStart: e.first, WindowEnd: e.last, Score: e.best.score,
 		Evidence: detectors.Evidence{
-			OrderIDs: orderIDs, TradeIDs: tradeIDs,
+			OrderIDs: uniqueIDs(orderIDs), TradeIDs: uniqueIDs(tradeIDs),
 			Features: map[string]float64{
 				"size_ratio": c.sizeRatio, "depth_ratio": c.depthRatio, "distance_bp": c.distanceBP,
-				"lifetime_s": float64(lifetime) / float64(detectors.Second), "filled_fraction": c.filled / c.qty,
-				"opposite_qty": c.oppositeQty, "typical_qty": c.typical,
+				"lifetime_s": float64(c.cancelled-c.placed) / float64(detectors.Second), "filled_fraction": c.filled / c.qty,
+				"opposite_qty": c.oppositeQty, "typical_qty": c.typical, "spoofs": float64(e.count),
 			},
 		},
 	})
 }
 
-// sweep drops finished and expired candidates and old cooldowns, every second of event time.
-// Each map is rebuilt by deletion only, so iteration order does not change the state.
+func uniqueIDs(ids []int64) []int64 {
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	out := ids[:0]
+	for i, x := range ids {
+		if i == 0 || x != ids[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// sweep drops judged candidates and live ones past max_lifetime (they can no longer be spoofs),
+// every second of event time. Each map is rebuilt by deletion only, so iteration order does not
+// change the state.
 func (d *detector) sweep(now detectors.Micros) {
 	for k, list := range d.candidates {
 		kept := list[:0]
 		for _, c := range list {
-			expired := (c.cancelled == 0 && now > c.placed+d.maxLifetime) || (c.cancelled != 0 && now > c.cancelled+d.grace)
-			if c.done || expired {
+			if c.cancelled == 0 && now > c.placed+d.maxLifetime {
+				c.done = true
+			}
+			if c.done {
 				if d.byOrder[c.orderID] == c {
 					delete(d.byOrder, c.orderID)
 				}
@@ -474,14 +598,27 @@ func (d *detector) sweep(now detectors.Micros) {
 			d.candidates[k] = kept
 		}
 	}
-	for k, t := range d.lastAlert {
-		if now >= t+d.cooldown {
-			delete(d.lastAlert, k)
-		}
-	}
 	d.nextSweep = now + detectors.Second
 }
 
-// Flush has nothing to do: a spoof is judged when its order is cancelled or within the grace
-// after, and no time beyond the last event may be invented.
-func (d *detector) Flush(detectors.Emit) {}
+// Flush judges the cancelled candidates and closes every open episode at its symbol's last
+// event, symbols in name order: no time beyond the last event is invented.
+func (d *detector) Flush(emit detectors.Emit) {
+	names := make([]string, 0, len(d.books))
+	for n := range d.books {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		b := d.books[n]
+		for _, c := range b.judging {
+			if c.cancelled+d.grace < b.lastEvent {
+				d.judge(c, b, c.cancelled+d.grace)
+			} else {
+				d.judge(c, b, b.lastEvent)
+			}
+		}
+		b.judging = nil
+		d.closeDue(b, b.lastEvent, true, emit)
+	}
+}

@@ -1,42 +1,52 @@
-// Package washtrade is the wash_trade detector: bursts of trades in which one beneficial owner is
-// on both sides, either the same account as maker and taker, or two accounts of the same
-// owner_group (from the accounts table).
+// Package washtrade is the wash_trade detector: episodes of trades in which one beneficial owner
+// is on both sides, either the same account as maker and taker, two accounts of the same
+// owner_group, or two linked accounts (sharing an ip_hash, a device_hash or a referrer, from the
+// accounts table) whose round trips leave both of them flat.
 //
 // # Definition
 //
-// A self-trade is a trade whose maker and taker accounts are equal, or whose two accounts have the
-// same non-empty owner_group. Self-trades are grouped by (symbol, owner): the owner is the
-// owner_group, or the account itself when it has none. For each (symbol, owner) the detector keeps
-// the self-trades of the last `window` seconds. After each self-trade it scores that burst:
+// A self-trade is a trade whose maker and taker are the same account or two accounts with the
+// same non-empty owner_group; its owner is the owner group, or the account when it has none. A
+// linked trade is a trade between two accounts of different owners that are linked: equal
+// non-empty ip_hash, equal non-empty device_hash, equal non-empty referrer, or one account's
+// referrer is the other's id; its owner is the pair. The self-trades (and linked trades) of one
+// owner in one symbol form an episode while they come less than `gap` seconds apart. An episode
+// is judged once, when it closes: at the first trade of the symbol at least `gap` seconds after
+// its last self-trade (or at the end of the input), or when it has lasted `max_episode` seconds
+// (a new episode then starts). Its score is
 //
-//	n        = self-trades in the window
-//	v        = Σ notional / typical trade notional of the symbol (each trade's ratio taken when it
-//	           happened; typical = exp of an EWMA of log(price·qty) over the symbol's trades that
-//	           are not self-trades, half-life `typical_halflife` trades)
-//	share    = the owner's self-trade notional / all notional it traded in the symbol, both
-//	           decayed exponentially with time constant `window` (a market maker whose hedge
-//	           hits its own quote twice has a share near 0; a wash trader's is near 1)
-//	score    = sqrt( (1 − exp(−n/count_scale)) · (1 − exp(−v/volume_scale)) ) · share^share_exponent
+//	n     = self-trades in the episode
+//	v     = Σ notional / typical trade notional of the symbol (each ratio taken when it happened;
+//	        typical = exp of an EWMA of log(price·qty) over the symbol's other trades, half-life
+//	        `typical_halflife` trades)
+//	share = the owner's self-trade notional / all notional it traded in the symbol, both decayed
+//	        exponentially with time constant `window`, at the episode's last self-trade (a
+//	        pair's total is both accounts' notional, their trades with each other counted once)
+//	flat  = 1 − |net| / gross for a linked pair (net: quantity one account bought from the other,
+//	        minus what it sold to it; gross: all quantity between them); 1 for one owner, whose
+//	        beneficial position a self-trade never moves
+//	score = sqrt((1 − exp(−(n−1)/count_scale)) · (1 − exp(−v/volume_scale))) · share^share_exponent · flat^flat_exponent
 //
-// and raises one alert the first time the score reaches min_score, unless an alert for the same
-// (symbol, owner) was raised less than `cooldown` seconds before. The burst's trades are then
-// forgotten, so a later alert needs fresh self-trades. For an owner that trades only with itself
-// (share 1), one self-match of a typical size scores 0.23 (n=1, v=1), below the default min_score
-// of 0.5, and three score 0.53.
+// (n−1: a self-trade alone is no episode, only its repetition counts).
 //
-// The alert's accounts are every account on either side of the burst's trades; its window runs
-// from the first to the last of them; its evidence lists their trade ids and order ids and the
-// features self_trades, same_account_trades, notional, volume_ratio and typical_notional.
+// The score and the episode do not depend on min_score, which only filters: a run at min_score
+// t raises exactly the alerts of a run at 0 that score at least t.
+//
+// The alert's ts is the trade that closed the episode; its accounts are every account on either
+// side of the episode's trades; its window runs from the first to the last self-trade; its
+// evidence lists their trade and order ids (at most `max_episode_trades`, the latest) and the
+// features self_trades, same_account_trades, linked_trades, notional, volume_ratio,
+// typical_notional, self_share and flatness.
 //
 // # State
 //
-// Per symbol: one float (the typical notional). Per (symbol, owner) that traded in the last
-// 5·window seconds: two decayed sums (total and self-trade notional). Per (symbol, owner) with a
-// self-trade in the last `window` seconds or an alert in the last `cooldown` seconds: the burst,
-// capped at `max_burst_trades` trades (older ones are dropped from the evidence and the score).
-// Every `window` seconds of event time, entries past those horizons are forgotten. At most
-// `max_owners` of each are tracked: self-trades of new owners beyond that are ignored, and an
-// owner whose volume could not be tracked counts as share 1, until a sweep frees room.
+// Per symbol: one float (the typical notional) and the time of its last trade. Per owner (account,
+// group or linked pair) and symbol that traded in the last 5·window seconds: two decayed
+// sums. Per open episode: its aggregates and at most max_episode_trades trades; episodes close
+// `gap` after their last self-trade. A sweep every window seconds of event time forgets
+// idle flows. At most `max_owners` flows and, separately, open episodes are tracked: self-trades
+// of new owners beyond the cap are ignored and an owner whose flow could not be tracked counts as
+// share 1, until room frees up.
 package washtrade
 
 import (
@@ -53,50 +63,66 @@ func init() {
 	detectors.Register(detectors.Spec{
 		Name:    Name,
 		Type:    detectors.WashTrade,
-		Summary: "bursts of trades with the same account or owner group on both sides",
-		Doc: "A self-trade has the same account, or two accounts of the same owner_group, as maker and taker. " +
-			"Per (symbol, owner) the self-trades of the last `window` seconds are scored " +
-			"sqrt((1-exp(-n/count_scale))·(1-exp(-v/volume_scale)))·share^share_exponent, n their count, v their notional in " +
-			"typical trade notionals and share the owner's self-trade share of its decayed traded notional; an alert fires when the score first reaches min_score, at most once per cooldown.",
+		Summary: "episodes of trades with one beneficial owner on both sides: same account, same owner group, or linked accounts whose round trips leave them flat",
+		Doc: "A self-trade has the same account, two accounts of one owner_group, or two linked accounts (shared ip_hash, device_hash or referrer) " +
+			"as maker and taker. Self-trades of one owner and symbol less than `gap` seconds apart are one episode, judged when it closes: " +
+			"sqrt((1-exp(-(n-1)/count_scale))·(1-exp(-v/volume_scale)))·share^share_exponent·flat^flat_exponent, n the count, v the notional " +
+			"in typical trade notionals, share the owner's self-trade share of its decayed notional and flat (linked pairs) 1-|net|/gross of the quantity between them.",
 		Needs:           []detectors.Kind{detectors.KindTrade},
 		NeedsAccounts:   true,
 		DefaultMinScore: 0.5,
 		Params: []detectors.ParamSpec{
-			{Name: "window", Default: 600, Min: 1, Max: 7 * 86400, Unit: "s", Doc: "self-trades of one owner and symbol within this are one burst"},
-			{Name: "cooldown", Default: 1800, Min: 0, Max: 7 * 86400, Unit: "s", Doc: "after an alert, no new alert for the same owner and symbol for this long"},
-			{Name: "count_scale", Default: 3, Min: 0.1, Max: 1000, Unit: "count", Doc: "self-trade count at which the count term reaches 1-1/e"},
-			{Name: "volume_scale", Default: 5, Min: 0.01, Max: 1e6, Unit: "ratio", Doc: "burst notional, in typical trade notionals, at which the volume term reaches 1-1/e"},
-			{Name: "share_exponent", Default: 0.5, Min: 0, Max: 10, Unit: "ratio", Doc: "weight of the owner's self-trade share of its volume in the score (0: ignore the share)"},
+			{Name: "gap", Default: 180, Min: 1, Max: 86400, Unit: "s", Doc: "self-trades of one owner and symbol less than this apart are one episode; it is judged this long after its last self-trade"},
+			{Name: "max_episode", Default: 3600, Min: 1, Max: 7 * 86400, Unit: "s", Doc: "an episode lasting this long is judged and a new one starts"},
+			{Name: "count_scale", Default: 1.5, Min: 0.1, Max: 1000, Unit: "count", Doc: "repeated self-trades (beyond the first) at which the count term reaches 1-1/e"},
+			{Name: "volume_scale", Default: 1.5, Min: 0.01, Max: 1e6, Unit: "ratio", Doc: "episode notional, in typical trade notionals, at which the volume term reaches 1-1/e"},
+			{Name: "share_exponent", Default: 0.25, Min: 0, Max: 10, Unit: "ratio", Doc: "weight of the owner's self-trade share of its volume in the score (0: ignore the share)"},
+			{Name: "window", Default: 600, Min: 1, Max: 7 * 86400, Unit: "s", Doc: "time constant of the decayed notional the self-trade share is computed from"},
+			{Name: "flat_exponent", Default: 1, Min: 0, Max: 10, Unit: "ratio", Doc: "weight of a linked pair's flatness (1-|net|/gross) in the score"},
 			{Name: "typical_halflife", Default: 500, Min: 1, Max: 1e7, Unit: "count", Doc: "half-life, in trades, of the typical trade notional's EWMA"},
 			{Name: "same_owner_group", Default: 1, Min: 0, Max: 1, Bool: true, Unit: "bool", Doc: "also count trades between two accounts of one owner_group (0: same account only)"},
-			{Name: "max_burst_trades", Default: 1000, Min: 1, Max: 1e6, Integer: true, Unit: "count", Doc: "cap on the trades kept per burst"},
-			{Name: "max_owners", Default: 100000, Min: 1, Max: 1e8, Integer: true, Unit: "count", Doc: "cap on the (symbol, owner) bursts tracked at once"},
+			{Name: "linked_accounts", Default: 1, Min: 0, Max: 1, Bool: true, Unit: "bool", Doc: "also count round trips between accounts sharing an ip_hash, device_hash or referrer"},
+			{Name: "max_episode_trades", Default: 1000, Min: 1, Max: 1e6, Integer: true, Unit: "count", Doc: "cap on the trades kept as an episode's evidence"},
+			{Name: "max_owners", Default: 100000, Min: 1, Max: 1e8, Integer: true, Unit: "count", Doc: "cap on the owners' flows, and separately the open episodes, tracked at once"},
 		},
 		New: newDetector,
 	})
 }
 
 type selfTrade struct {
-	ts           detectors.Micros
 	tradeID      int64
 	makerOrderID int64
 	takerOrderID int64
 	maker, taker string
-	notional     float64
-	ratio        float64 // notional / typical notional when it happened
 }
 
-type burst struct {
-	trades    []selfTrade
-	lastTrade detectors.Micros
-	lastAlert detectors.Micros
-	alerted   bool
-}
-
-// key names an owner in a symbol: an owner group, or an account without one.
+// key names an owner in a symbol: an owner group, an account without one, or a linked pair
+// (owner "a|b", a < b).
 type key struct {
 	symbol, owner string
-	group         bool
+	kind          ownerKind
+}
+
+type ownerKind uint8
+
+const (
+	ownerAccount ownerKind = iota
+	ownerGroup
+	ownerPair
+)
+
+type episode struct {
+	k              key
+	first, last    detectors.Micros
+	n, sameAccount int
+	linked         int
+	v, notional    float64
+	typical        float64
+	share          float64
+	pairA          string  // the pair's first account (linked pairs)
+	net, gross     float64 // quantity pairA bought from the other, net and gross
+	trades         []selfTrade
+	accounts       map[string]bool
 }
 
 // flow is an owner's traded notional in a symbol, decayed with time constant window.
@@ -105,182 +131,285 @@ type flow struct {
 	last        detectors.Micros
 }
 
+type symbolState struct {
+	logTypical float64
+	seen       bool
+	lastTrade  detectors.Micros
+	open       []*episode // in opening order
+	deadline   detectors.Micros
+}
+
+type account struct {
+	group, ip, device, referrer string
+}
+
 type detector struct {
-	window, cooldown            detectors.Micros
-	countScale, volumeScale     float64
-	shareExponent               float64
-	alpha                       float64
-	sameGroup                   bool
-	maxBurst, maxOwners         int
-	minScore                    float64
-	owner                       map[string]string // account -> owner group, from Env
-	typical                     map[string]float64
-	bursts                      map[key]*burst
-	flows                       map[key]*flow
-	nextSweep                   detectors.Micros
-	ownersDropped, tradesCapped int64
+	gap, maxEpisode, shareWindow detectors.Micros
+	countScale, volumeScale      float64
+	shareExponent, flatExponent  float64
+	alpha                        float64
+	sameGroup, linked            bool
+	maxTrades, maxOwners         int
+	accounts                     map[string]account
+	symbols                      map[string]*symbolState
+	episodes                     map[key]*episode
+	flows                        map[key]*flow
+	nextSweep                    detectors.Micros
+	ownersDropped                int64
 }
 
 func newDetector(p detectors.Params, env detectors.Env) (detectors.Detector, error) {
 	d := &detector{
-		window:        p.Duration("window"),
-		cooldown:      p.Duration("cooldown"),
+		gap:           p.Duration("gap"),
+		maxEpisode:    p.Duration("max_episode"),
+		shareWindow:   p.Duration("window"),
 		countScale:    p.Get("count_scale"),
 		volumeScale:   p.Get("volume_scale"),
 		shareExponent: p.Get("share_exponent"),
+		flatExponent:  p.Get("flat_exponent"),
 		alpha:         1 - math.Exp2(-1/p.Get("typical_halflife")),
 		sameGroup:     p.Bool("same_owner_group"),
-		maxBurst:      p.Int("max_burst_trades"),
+		linked:        p.Bool("linked_accounts"),
+		maxTrades:     p.Int("max_episode_trades"),
 		maxOwners:     p.Int("max_owners"),
-		minScore:      p.Get(detectors.MinScoreParam),
-		owner:         map[string]string{},
-		typical:       map[string]float64{},
-		bursts:        map[key]*burst{},
+		accounts:      map[string]account{},
+		symbols:       map[string]*symbolState{},
+		episodes:      map[key]*episode{},
 		flows:         map[key]*flow{},
 	}
 	for id, a := range env.Accounts {
-		if a.OwnerGroup != "" {
-			d.owner[id] = a.OwnerGroup
-		}
+		d.accounts[id] = account{group: a.OwnerGroup, ip: a.IPHash, device: a.DeviceHash, referrer: a.Referrer}
 	}
 	return d, nil
 }
 
 // ownerKey returns the owner of an account in a symbol: its owner group, or the account itself.
-func (d *detector) ownerKey(symbol, account string) key {
-	if g := d.owner[account]; g != "" {
-		return key{symbol, g, true}
+func (d *detector) ownerKey(symbol, acct string) key {
+	if g := d.accounts[acct].group; g != "" {
+		return key{symbol, g, ownerGroup}
 	}
-	return key{symbol, account, false}
+	return key{symbol, acct, ownerAccount}
 }
 
-// addFlow adds a trade's notional to an owner's decayed totals and returns the owner's
-// self-trade share, or 1 when the owner cannot be tracked (max_owners reached).
-func (d *detector) addFlow(k key, now detectors.Micros, notional float64, self bool) float64 {
+// areLinked reports whether two accounts share an ip_hash, a device_hash or a referrer, or one
+// referred the other.
+func (d *detector) areLinked(a, b string) bool {
+	x, okA := d.accounts[a]
+	y, okB := d.accounts[b]
+	if !okA || !okB {
+		return false
+	}
+	same := func(p, q string) bool { return p != "" && p == q }
+	return same(x.ip, y.ip) || same(x.device, y.device) || same(x.referrer, y.referrer) ||
+		x.referrer == b || y.referrer == a
+}
+
+// addFlow decays an owner's totals to now and adds a trade's notional; it returns the flow, or
+// nil when the owner cannot be tracked (max_owners reached).
+func (d *detector) addFlow(k key, now detectors.Micros, notional float64, self bool) *flow {
 	f := d.flows[k]
 	if f == nil {
 		if len(d.flows) >= d.maxOwners {
-			return 1
+			return nil
 		}
 		f = &flow{last: now}
 		d.flows[k] = f
 	}
-	if now > f.last {
-		decay := math.Exp(-float64(now-f.last) / float64(d.window))
-		f.total *= decay
-		f.self *= decay
-		f.last = now
-	}
+	f.decayTo(now, d.shareWindow)
 	f.total += notional
 	if self {
 		f.self += notional
 	}
-	if f.total <= 0 {
-		return 1
-	}
-	return math.Min(1, f.self/f.total)
+	return f
 }
 
-// score is the burst score of n self-trades worth v typical notionals.
-func (d *detector) score(n int, v float64) float64 {
-	return math.Sqrt((1 - math.Exp(-float64(n)/d.countScale)) * (1 - math.Exp(-v/d.volumeScale)))
+func (f *flow) decayTo(now, tau detectors.Micros) {
+	if now > f.last {
+		decay := math.Exp(-float64(now-f.last) / float64(tau))
+		f.total *= decay
+		f.self *= decay
+		f.last = now
+	}
+}
+
+// Score is the episode score of n self-trades worth v typical notionals by an owner with
+// self-trade share `share` and flatness `flat` (see the package doc).
+func (d *detector) Score(n int, v, share, flat float64) float64 {
+	s := math.Sqrt((1 - math.Exp(-float64(n-1)/d.countScale)) * (1 - math.Exp(-v/d.volumeScale)))
+	return s * math.Pow(share, d.shareExponent) * math.Pow(flat, d.flatExponent)
 }
 
 func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 	if ev.Kind != detectors.KindTrade {
-		return
+		return // the clock of this detector is its symbol's trades only
 	}
 	if ev.TS >= d.nextSweep {
 		d.sweep(ev.TS)
 	}
-	t := &ev.Trade
-	if t.MakerAccount == "" || t.TakerAccount == "" {
-		return // public data: no accounts, nothing to relate
+	s := d.symbols[ev.Symbol]
+	if s == nil {
+		s = &symbolState{}
+		d.symbols[ev.Symbol] = s
 	}
+	s.lastTrade = ev.TS
+	if len(s.open) > 0 && ev.TS >= s.deadline {
+		d.closeDue(s, ev.TS, emit)
+	}
+	t := &ev.Trade
 	notional := math.Abs(t.Price * t.Qty)
+	if t.MakerAccount == "" || t.TakerAccount == "" || !(notional > 0) || math.IsInf(notional, 0) {
+		return // public data has no accounts to relate; a bad print teaches nothing
+	}
 	km, kt := d.ownerKey(ev.Symbol, t.MakerAccount), d.ownerKey(ev.Symbol, t.TakerAccount)
-	self := t.MakerAccount == t.TakerAccount || (km.group && km == kt && d.sameGroup)
-	logTypical, seen := d.typical[ev.Symbol]
-	if !self {
+	sameAccount := t.MakerAccount == t.TakerAccount
+	self := sameAccount || (d.sameGroup && km.kind == ownerGroup && km == kt)
+	pair := !self && d.linked && km != kt && d.areLinked(t.MakerAccount, t.TakerAccount)
+	if !self && !pair {
 		d.addFlow(km, ev.TS, notional, false)
-		if kt != km {
-			d.addFlow(kt, ev.TS, notional, false)
-		}
-		if notional > 0 {
-			if !seen {
-				d.typical[ev.Symbol] = math.Log(notional)
-			} else {
-				d.typical[ev.Symbol] = logTypical + d.alpha*(math.Log(notional)-logTypical)
-			}
+		d.addFlow(kt, ev.TS, notional, false)
+		if !s.seen {
+			s.logTypical, s.seen = math.Log(notional), true
+		} else {
+			s.logTypical += d.alpha * (math.Log(notional) - s.logTypical)
 		}
 		return
 	}
-	k := km
-	if t.MakerAccount == t.TakerAccount && !km.group {
-		k = key{ev.Symbol, t.MakerAccount, false}
-	}
-	share := d.addFlow(k, ev.TS, notional, true)
 	typical := notional
-	if seen {
-		typical = math.Exp(logTypical)
+	if s.seen {
+		typical = math.Exp(s.logTypical)
 	}
-	ratio := 1.0
-	if typical > 0 {
-		ratio = notional / typical
+	var k key
+	var share float64
+	a, b := t.MakerAccount, t.TakerAccount
+	if self {
+		k = km
+		if sameAccount && km.kind == ownerAccount {
+			k = key{ev.Symbol, t.MakerAccount, ownerAccount}
+		}
+		share = 1
+		if f := d.addFlow(k, ev.TS, notional, true); f != nil && f.total > 0 {
+			share = math.Min(1, f.self/f.total)
+		}
+	} else {
+		if b < a {
+			a, b = b, a
+		}
+		k = key{ev.Symbol, a + "|" + b, ownerPair}
+		// Both accounts' totals include the trade; the pair's own flow counts it once.
+		fp := d.addFlow(k, ev.TS, notional, true)
+		fm := d.addFlow(km, ev.TS, notional, false)
+		ft := d.addFlow(kt, ev.TS, notional, false)
+		share = 1
+		if fp != nil && fm != nil && ft != nil {
+			if combined := fm.total + ft.total - fp.self; combined > 0 {
+				share = math.Min(1, fp.self/combined)
+			}
+		}
 	}
-	b := d.bursts[k]
-	if b == nil {
-		if len(d.bursts) >= d.maxOwners {
+	e := d.episodes[k]
+	if e != nil && ev.TS-e.first >= d.maxEpisode {
+		d.close(s, e, ev.TS, emit)
+		e = nil
+	}
+	if e == nil {
+		if len(d.episodes) >= d.maxOwners {
 			d.ownersDropped++
 			return
 		}
-		b = &burst{}
-		d.bursts[k] = b
+		e = &episode{k: k, first: ev.TS, pairA: a, accounts: map[string]bool{}}
+		d.episodes[k] = e
+		s.open = append(s.open, e)
 	}
-	// Drop trades that left the window, and the oldest beyond the cap.
-	cut := 0
-	for cut < len(b.trades) && b.trades[cut].ts < ev.TS-d.window {
-		cut++
+	e.last = ev.TS
+	e.n++
+	if sameAccount {
+		e.sameAccount++
 	}
-	if len(b.trades)-cut >= d.maxBurst {
-		cut = len(b.trades) - d.maxBurst + 1
-		d.tradesCapped++
+	if pair {
+		e.linked++
+		// Signed quantity bought by pairA from the other account.
+		buyer := t.TakerAccount
+		if t.TakerSide == detectors.Sell {
+			buyer = t.MakerAccount
+		}
+		q := math.Abs(t.Qty)
+		if buyer == e.pairA {
+			e.net += q
+		} else {
+			e.net -= q
+		}
+		e.gross += q
 	}
-	if cut > 0 {
-		b.trades = append(b.trades[:0], b.trades[cut:]...)
+	e.v += notional / typical
+	e.notional += notional
+	e.typical = typical
+	e.share = share
+	e.accounts[t.MakerAccount], e.accounts[t.TakerAccount] = true, true
+	if len(e.trades) >= d.maxTrades {
+		e.trades = append(e.trades[:0], e.trades[1:]...)
 	}
-	b.trades = append(b.trades, selfTrade{
-		ts: ev.TS, tradeID: t.TradeID, makerOrderID: t.MakerOrderID, takerOrderID: t.TakerOrderID,
-		maker: t.MakerAccount, taker: t.TakerAccount, notional: notional, ratio: ratio,
-	})
-	b.lastTrade = ev.TS
-	if b.alerted && ev.TS < b.lastAlert+d.cooldown {
-		return
+	e.trades = append(e.trades, selfTrade{tradeID: t.TradeID, makerOrderID: t.MakerOrderID, takerOrderID: t.TakerOrderID,
+		maker: t.MakerAccount, taker: t.TakerAccount})
+	s.deadline = min(s.deadline, e.last+d.gap)
+	if len(s.open) == 1 {
+		s.deadline = e.last + d.gap
 	}
-	var v, sumNotional float64
-	sameAccount := 0
-	for i := range b.trades {
-		v += b.trades[i].ratio
-		sumNotional += b.trades[i].notional
-		if b.trades[i].maker == b.trades[i].taker {
-			sameAccount++
+}
+
+// closeDue judges the symbol's episodes whose last self-trade is at least gap before now, in
+// opening order, and recomputes the symbol's next deadline.
+func (d *detector) closeDue(s *symbolState, now detectors.Micros, emit detectors.Emit) {
+	kept := s.open[:0]
+	s.deadline = math.MaxInt64
+	for _, e := range s.open {
+		if now-e.last >= d.gap {
+			d.judge(e, now, emit)
+			delete(d.episodes, e.k)
+			continue
+		}
+		kept = append(kept, e)
+		s.deadline = min(s.deadline, e.last+d.gap)
+	}
+	clear(s.open[len(kept):])
+	s.open = kept
+}
+
+// close judges one episode before its gap is over (max_episode reached).
+func (d *detector) close(s *symbolState, e *episode, now detectors.Micros, emit detectors.Emit) {
+	d.judge(e, now, emit)
+	delete(d.episodes, e.k)
+	kept := s.open[:0]
+	s.deadline = math.MaxInt64
+	for _, x := range s.open {
+		if x != e {
+			kept = append(kept, x)
+			s.deadline = min(s.deadline, x.last+d.gap)
 		}
 	}
-	n := len(b.trades)
-	s := d.score(n, v) * math.Pow(share, d.shareExponent)
-	if s < d.minScore {
-		return
+	clear(s.open[len(kept):])
+	s.open = kept
+}
+
+// judge scores an episode and emits its alert at now.
+func (d *detector) judge(e *episode, now detectors.Micros, emit detectors.Emit) {
+	flat := 1.0
+	if e.k.kind == ownerPair && e.gross > 0 {
+		flat = math.Max(0, 1-math.Abs(e.net)/e.gross)
 	}
 	a := detectors.Alert{
-		Symbol: ev.Symbol, TS: ev.TS, WindowStart: b.trades[0].ts, WindowEnd: ev.TS, Score: s,
+		Symbol: e.k.symbol, TS: now, WindowStart: e.first, WindowEnd: e.last,
+		Score: d.Score(e.n, e.v, e.share, flat),
 		Evidence: detectors.Evidence{Features: map[string]float64{
-			"self_trades": float64(n), "same_account_trades": float64(sameAccount), "notional": sumNotional,
-			"volume_ratio": v, "typical_notional": typical, "self_share": share,
+			"self_trades": float64(e.n), "same_account_trades": float64(e.sameAccount), "linked_trades": float64(e.linked),
+			"notional": e.notional, "volume_ratio": e.v, "typical_notional": e.typical, "self_share": e.share, "flatness": flat,
 		}},
 	}
-	for i := range b.trades {
-		st := &b.trades[i]
-		a.Accounts = append(a.Accounts, st.maker, st.taker)
+	for acct := range e.accounts {
+		a.Accounts = append(a.Accounts, acct)
+	}
+	a.Accounts = detectors.SortAccounts(a.Accounts)
+	for i := range e.trades {
+		st := &e.trades[i]
 		a.Evidence.TradeIDs = append(a.Evidence.TradeIDs, st.tradeID)
 		for _, id := range []int64{st.makerOrderID, st.takerOrderID} {
 			if id != 0 {
@@ -288,11 +417,12 @@ func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 			}
 		}
 	}
-	a.Accounts = detectors.SortAccounts(a.Accounts)
+	a.Evidence.TradeIDs = uniqueIDs(a.Evidence.TradeIDs)
 	a.Evidence.OrderIDs = uniqueIDs(a.Evidence.OrderIDs)
+	if e.linked > 0 {
+		a.Evidence.Note = "linked accounts (shared ip, device or referrer) trading with each other"
+	}
 	emit(a)
-	b.alerted, b.lastAlert = true, ev.TS
-	b.trades = b.trades[:0]
 }
 
 func uniqueIDs(ids []int64) []int64 {
@@ -306,22 +436,30 @@ func uniqueIDs(ids []int64) []int64 {
 	return out
 }
 
-// sweep forgets bursts with no self-trade in the window and no alert in the cooldown. Deleting
-// from a map in any order gives the same state, so the iteration order does not matter.
+// sweep forgets flows idle for 5 time constants (under 1% of their weight left). Deleting from
+// a map in any order gives the same state, so the iteration order does not matter.
 func (d *detector) sweep(now detectors.Micros) {
-	for k, b := range d.bursts {
-		if b.lastTrade < now-d.window && (!b.alerted || b.lastAlert < now-d.cooldown) {
-			delete(d.bursts, k)
-		}
-	}
-	// After 5 time constants a flow keeps under 1% of its weight.
 	for k, f := range d.flows {
-		if f.last < now-5*d.window {
+		if f.last < now-5*d.shareWindow {
 			delete(d.flows, k)
 		}
 	}
-	d.nextSweep = now + d.window
+	d.nextSweep = now + d.shareWindow
 }
 
-// Flush has nothing to do: alerts are raised as soon as a burst's score reaches min_score.
-func (d *detector) Flush(detectors.Emit) {}
+// Flush judges every open episode at its symbol's last trade, symbols in name order.
+func (d *detector) Flush(emit detectors.Emit) {
+	names := make([]string, 0, len(d.symbols))
+	for n := range d.symbols {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		s := d.symbols[n]
+		for _, e := range s.open {
+			d.judge(e, s.lastTrade, emit)
+			delete(d.episodes, e.k)
+		}
+		s.open = nil
+	}
+}

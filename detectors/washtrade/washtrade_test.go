@@ -1,6 +1,7 @@
 package washtrade
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/fds-dev/fds/detectors"
@@ -9,10 +10,11 @@ import (
 
 func TestScripts(t *testing.T) { scripttest.RunDir(t, "testdata") }
 
-// TestStateIsBounded feeds many distinct self-trading accounts and checks that sweeps forget
-// idle bursts and that max_owners caps what is tracked in between.
+// TestStateIsBounded feeds many distinct self-trading accounts and checks that episodes close
+// after the gap, that max_owners caps what is tracked in between, and that idle flows are
+// forgotten by the sweep.
 func TestStateIsBounded(t *testing.T) {
-	det, err := newDetector(mustResolve(t, map[string]float64{"window": 60, "cooldown": 60, "max_owners": 50}), detectors.Env{})
+	det, err := newDetector(mustResolve(t, map[string]float64{"gap": 60, "window": 60, "max_owners": 50}), detectors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,20 +24,28 @@ func TestStateIsBounded(t *testing.T) {
 	emit := func(detectors.Alert) { alerts++ }
 	for i := 0; i < 10_000; i++ {
 		ev.TS = int64(i) * detectors.Second
-		acct := string(rune('a'+i%26)) + string(rune('a'+(i/26)%26)) + string(rune('a'+(i/676)%26))
+		acct := fmt.Sprintf("a%05d", i)
 		ev.Trade = detectors.Trade{TradeID: int64(i), Price: 100, Qty: 1, TakerSide: detectors.Buy, MakerAccount: acct, TakerAccount: acct}
 		w.OnEvent(&ev, emit)
-		if len(w.bursts) > 50 {
-			t.Fatalf("tracked %d bursts, cap 50", len(w.bursts))
+		if len(w.episodes) > 50 || len(w.flows) > 50 {
+			t.Fatalf("tracked %d episodes and %d flows, cap 50", len(w.episodes), len(w.flows))
+		}
+		if open := len(w.symbols["X"].open); open != len(w.episodes) {
+			t.Fatalf("symbol lists %d open episodes, the map %d", open, len(w.episodes))
 		}
 	}
-	// One self-trade per account scores below min_score: no alerts. Each account trades once, so
-	// after a sweep at most window=60 s worth of accounts (60) remain, capped at 50.
-	if alerts != 0 {
-		t.Errorf("%d alerts for single self-trades", alerts)
-	}
+	// One self-trade per account per second with gap=60 s: an episode closes 60 s after its only
+	// trade, so at most 61 are open at once and the cap of 50 drops the rest; every closed one
+	// is judged (score 0) and passed to emit.
 	if w.ownersDropped == 0 {
-		t.Errorf("expected the cap to drop some owners between sweeps")
+		t.Errorf("expected the cap to drop some owners")
+	}
+	if alerts == 0 || alerts+len(w.episodes)+int(w.ownersDropped) != 10_000 {
+		t.Errorf("alerts %d + open %d + dropped %d, want 10000", alerts, len(w.episodes), w.ownersDropped)
+	}
+	w.Flush(emit)
+	if len(w.episodes) != 0 || alerts+int(w.ownersDropped) != 10_000 {
+		t.Errorf("after Flush: %d open, %d alerts", len(w.episodes), alerts)
 	}
 }
 
