@@ -181,8 +181,8 @@ func (g *Generator) planPump(r *rand.Rand, k pumpKnobs, t0 detectors.Micros, sym
 	memberMul := math.Max(0.2, uniform(r, k.zNotionalMin, k.zNotionalMax)*
 		pumpTypicalPerChunk*g.syms[sym].spec.Activity*chunks/(2*float64(rush)))
 
-	// Accumulation: each organiser's market buys of one to two and a half typical sizes every
-	// 15-45 s (a few percent of the symbol's flow, but a position large among the net buyers,
+	// Accumulation: each organiser's market buys of one to two and a half typical sizes (times
+	// 0.5 + 2·activity) every 15-45 s (a few percent of the symbol's flow, but a position large among the net buyers,
 	// which is what the detector names accounts by), unlabelled (no mark).
 	accum := secs(60 * uniform(r, k.accumMinMin, k.accumMinMax))
 	if t0-accum < g.start+detectors.Minute {
@@ -191,7 +191,8 @@ func (g *Generator) planPump(r *rand.Rand, k pumpKnobs, t0 detectors.Micros, sym
 	held := make([]int64, nOrg) // lots bought, sold back in the dump
 	for o := 0; o < nOrg; o++ {
 		for t := t0 - accum + secs(uniform(r, 0, 30)); t < t0-detectors.Minute; t += secs(uniform(r, 15, 45)) {
-			o, mul := o, uniform(r, 1, 2.5)
+			// Busier symbols have more net buyers to stand out from: larger buys.
+			o, mul := o, uniform(r, 1, 2.5)*(0.5+2*g.syms[sym].spec.Activity)
 			ep.steps = append(ep.steps, step{t: t, do: func(g *Generator, ep *episode, s *symState, t detectors.Micros) {
 				held[o] += g.marketOrder(s, t, ep.accts[o], detectors.Buy, g.pumpLots(s, mul), true)
 			}})
