@@ -276,16 +276,29 @@ func Tune(ctx context.Context, opts TuneOptions) (*TuneResult, error) {
 		configs = append(configs, sc)
 		instances = append(instances, Instance{ID: gc.ID, Detector: d})
 	}
+	probes, err := addMinScoreProbes(g, configs, &instances, s.env)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.openSources(ctx); err != nil {
 		return nil, err
 	}
 	stats, err := s.replay(ctx, func(next func() (*detectors.Event, error), progress func(int64)) (ReplayStats, error) {
 		return FanOut(ctx, next, instances, func(i int, a detectors.Alert) {
-			configs[i].alerts = append(configs[i].alerts, a)
+			if i < len(configs) {
+				configs[i].alerts = append(configs[i].alerts, a)
+			} else {
+				probes[i-len(configs)].alerts = append(probes[i-len(configs)].alerts, a)
+			}
 		}, progress, opts.Workers)
 	})
 	if err != nil {
 		return nil, err
+	}
+	for _, pr := range probes {
+		if err := pr.check(); err != nil {
+			return nil, err
+		}
 	}
 	incidents, err := s.labels()
 	if err != nil {
@@ -514,6 +527,77 @@ func sameMetrics(a, b DetectorMetrics) bool {
 	x, errA := json.Marshal(a)
 	y, errB := json.Marshal(b)
 	return errA == nil && errB == nil && bytes.Equal(x, y)
+}
+
+// minScoreProbe checks, within the sweep's replay, that a detector's min_score only gates its
+// alerts: one more instance runs the detector's first configuration at its default min_score,
+// and its alerts must be that configuration's alerts (run at the floor) scoring at least the
+// default. A detector whose state depends on min_score (pump_and_dump: a chunk below it ends a
+// burst) fails the check, and no threshold can be swept for it from one replay.
+type minScoreProbe struct {
+	config   *sweepConfig
+	minScore float64
+	alerts   []detectors.Alert
+}
+
+// addMinScoreProbes adds a probe instance for every detector of the grid whose threshold is
+// swept from a floor below its default min_score.
+func addMinScoreProbes(g *Grid, configs []*sweepConfig, instances *[]Instance, env detectors.Env) ([]*minScoreProbe, error) {
+	var probes []*minScoreProbe
+	seen := map[string]bool{}
+	for _, sc := range configs {
+		if seen[sc.Detector] {
+			continue
+		}
+		seen[sc.Detector] = true
+		spec, _ := detectors.Lookup(sc.Detector)
+		if gridDetector(g, sc.Detector).SweepsMinScore || sc.floor >= spec.DefaultMinScore {
+			continue
+		}
+		values := map[string]float64{}
+		for k, v := range sc.Values {
+			values[k] = v
+		}
+		values[detectors.MinScoreParam] = spec.DefaultMinScore
+		d, _, err := detectors.Build(sc.Detector, values, env)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", sc.ID, err)
+		}
+		probes = append(probes, &minScoreProbe{config: sc, minScore: spec.DefaultMinScore})
+		*instances = append(*instances, Instance{ID: sc.ID + "/probe", Detector: d})
+	}
+	return probes, nil
+}
+
+// check compares the probe's alerts with its configuration's alerts cut at the probe's min_score.
+func (p *minScoreProbe) check() error {
+	var cut []detectors.Alert
+	for _, a := range p.config.alerts {
+		if !(a.Score < p.minScore) {
+			cut = append(cut, a)
+		}
+	}
+	probe := append([]detectors.Alert(nil), p.alerts...)
+	SortAlerts(cut)
+	SortAlerts(probe)
+	same := len(cut) == len(probe)
+	for i := 0; same && i < len(cut); i++ {
+		same = cut[i].Key() == probe[i].Key() && cut[i].Score == probe[i].Score
+	}
+	if same {
+		return nil
+	}
+	return fmt.Errorf("%s: the detector's state depends on min_score (at its default %s it raises %d alerts, not the %d of the floor %s cut at %s), so its threshold cannot be swept from one replay: put min_score under sweep in the grid, e.g. min_score: [%s] (docs/tuning.md)",
+		p.config.Detector, formatFloat(p.minScore), len(probe), len(cut), formatFloat(p.config.floor), formatFloat(p.minScore), minScoreSuggestion(p.minScore))
+}
+
+// minScoreSuggestion proposes min_score values around a default, for an error message.
+func minScoreSuggestion(def float64) string {
+	var out []string
+	for _, f := range []float64{0.66, 0.83, 1, 1.17} {
+		out = append(out, formatFloat(roundSignificant(def*f, 2)))
+	}
+	return strings.Join(out, ", ")
 }
 
 func gridDetector(g *Grid, name string) *GridDetector {

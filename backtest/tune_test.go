@@ -51,6 +51,15 @@ func init() {
 	})
 }
 
+func init() {
+	// The same detector with a default min_score of 0.5: sweeping it from the floor 0 trips the
+	// probe that runs the default alongside.
+	spec, _ := detectors.Lookup("test_gate_aware")
+	probed := *spec
+	probed.Name, probed.DefaultMinScore = "test_gate_aware_default", 0.5
+	detectors.Register(probed)
+}
+
 type gateAware struct {
 	minScore float64
 	cooldown detectors.Micros
@@ -429,5 +438,40 @@ func TestTuneVerifiesDetectorsThatReadMinScore(t *testing.T) {
 	m := exact.TunedMetrics.Detectors["test_gate_aware"]
 	if best.TP != m.TP || best.FP != m.FP || best.F1 != m.F1 {
 		t.Fatalf("leaderboard %+v, backtest %+v", best, m)
+	}
+}
+
+// TestTuneProbeRejectsDetectorsThatReadMinScore: a detector whose state depends on min_score,
+// swept from a floor below its default min_score, is caught by the probe instance run at the
+// default in the same replay, and the error says how to tune it instead. (Gate-only detectors
+// pass the probe: spoofing and wash_trade, default min_score 0.5, in the acceptance and CLI
+// tests.)
+func TestTuneProbeRejectsDetectorsThatReadMinScore(t *testing.T) {
+	dir := t.TempDir()
+	writeTuneDataset(t, dir)
+	obj, _ := ParseObjective("fbeta:1")
+	for _, c := range []struct {
+		grid    string
+		wantErr string
+	}{
+		{"detectors:\n  test_gate_aware_default:\n    sweep:\n      cooldown: [3600, 7200]\n",
+			"test_gate_aware_default: the detector's state depends on min_score (at its default 0.5 it raises"},
+		// Swept min_score: no probe, no threshold sweep, exact.
+		{"detectors:\n  test_gate_aware_default:\n    sweep:\n      cooldown: [3600, 7200]\n      min_score: [0.3, 0.5]\n", ""},
+	} {
+		g, err := ParseGrid("grid.yaml", []byte(c.grid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Tune(context.Background(), TuneOptions{Options: Options{DataDir: dir}, Grid: g, Objective: obj, Seed: 1, Resamples: 50})
+		if c.wantErr == "" {
+			if err != nil {
+				t.Fatalf("grid %q: %v", c.grid, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), c.wantErr) || !strings.Contains(err.Error(), "put min_score under sweep") {
+			t.Fatalf("grid %q: err = %v, want %q", c.grid, err, c.wantErr)
+		}
 	}
 }
