@@ -58,7 +58,7 @@ type GridDetector struct {
 	Axes []GridAxis
 	// SweepsMinScore says min_score is one of the axes: each configuration then runs at its own
 	// min_score and keeps it, and no threshold is swept for the detector (for detectors whose
-	// state depends on min_score, such as pump_and_dump's bursts).
+	// state depends on min_score).
 	SweepsMinScore bool
 }
 

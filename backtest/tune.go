@@ -493,8 +493,8 @@ func Tune(ctx context.Context, opts TuneOptions) (*TuneResult, error) {
 
 	// Verify the choice with a plain backtest of tuned.yaml (one more replay, of one instance
 	// per detector). The sweep's figures are exact when a detector's min_score only gates its
-	// alerts; a detector whose state depends on min_score (pump_and_dump's bursts and
-	// cooldown) gives other alerts at the chosen threshold than at the floor. tuned_metrics are
+	// alerts; a detector whose state depends on min_score (a cooldown started only by alerts
+	// above it) gives other alerts at the chosen threshold than at the floor. tuned_metrics are
 	// the backtest's, so tuned.yaml reproduces them whatever the detector does.
 	if res.Feasible && !opts.SkipVerify {
 		tv := time.Now()
@@ -532,8 +532,8 @@ func sameMetrics(a, b DetectorMetrics) bool {
 // minScoreProbe checks, within the sweep's replay, that a detector's min_score only gates its
 // alerts: one more instance runs the detector's first configuration at its default min_score,
 // and its alerts must be that configuration's alerts (run at the floor) scoring at least the
-// default. A detector whose state depends on min_score (pump_and_dump: a chunk below it ends a
-// burst) fails the check, and no threshold can be swept for it from one replay.
+// default. A detector whose state depends on min_score (a cooldown started only by alerts above
+// it) fails the check, and no threshold can be swept for it from one replay.
 type minScoreProbe struct {
 	config   *sweepConfig
 	minScore float64
