@@ -279,10 +279,8 @@ func readAlerts(t *testing.T, conn []kgo.Opt, topic string) []detectors.Alert {
 // from run to run — in a backtest as much as in the stream — with the reason. Their float fields
 // are compared to within maxNoiseULPs; every other field, and every other detector, exactly.
 // An entry is a bug to fix in the detector, not a tolerance of the stream: remove it with the fix.
-var knownLastBitNoise = map[string]string{
-	"spoofing": "depth is summed over a Go map of resting orders (detectors/spoofing: range b.orders), " +
-		"so the addition order, and the last bit of depth_ratio, varies between runs",
-}
+// It is empty: spoofing, the one entry there was, now sums resting depth in a fixed order.
+var knownLastBitNoise = map[string]string{}
 
 const maxNoiseULPs = 8
 
