@@ -198,6 +198,8 @@ func (g *Generator) planEpisodes(r *rand.Rand) {
 	// The catalogue's part 1 plans last, from a stream of its own: the episodes above and
 	// every account id are as they would be without it (episodes_part1.go).
 	g.planCataloguePart1(hours)
+	// Pumps and their look-alikes, likewise from a stream of their own (episodes_pump.go).
+	g.planPumps(hours)
 }
 
 func secs(x float64) detectors.Micros { return detectors.Micros(x * float64(detectors.Second)) }
