@@ -13,19 +13,29 @@ type EventSource interface {
 	Next(ev *detectors.Event) (bool, error)
 }
 
-// cursor is one source with its current event.
+// cursor is one source with its current event. ev points at own, or into a prefetcher's block.
 type cursor struct {
 	src   EventSource
+	pre   *prefetcher // set once the merger prefetches the source
 	name  string
 	kind  detectors.Kind
-	ev    detectors.Event
+	own   detectors.Event
+	ev    *detectors.Event
 	live  bool
 	rows  int64
 	tsMax detectors.Micros
 }
 
 func (c *cursor) advance() error {
-	ok, err := c.src.Next(&c.ev)
+	var ok bool
+	var err error
+	if c.pre != nil {
+		c.ev, err = c.pre.next()
+		ok = c.ev != nil
+	} else {
+		ok, err = c.src.Next(&c.own)
+		c.ev = &c.own
+	}
 	if err != nil {
 		return err
 	}
@@ -89,7 +99,7 @@ func (m *Merger) Next() (*detectors.Event, error) {
 	m.last = best
 	best.ev.Seq = m.seq
 	m.seq++
-	return &best.ev, nil
+	return best.ev, nil
 }
 
 // Rows returns the rows read from each source, by name.

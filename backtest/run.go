@@ -44,6 +44,13 @@ type Options struct {
 	// Strict fails the run at the first row with a problem; by default such rows are rejected
 	// and counted in the manifest (docs/robustness.md).
 	Strict bool
+	// Shard restricts the run to the symbols of one shard (docs/scaling.md); the zero value
+	// runs every symbol. Detectors whose Spec says CrossSymbol are refused in a shard.
+	Shard Shard
+	// Workers bounds the goroutines of the replay: 1 decodes, merges and runs the detectors in
+	// line; 0 (the default) decodes every table in a goroutine of its own, ahead of the merge,
+	// and runs several detector instances on GOMAXPROCS goroutines. The alerts are the same.
+	Workers int
 }
 
 // Result is a finished backtest: everything a run folder holds.
@@ -75,6 +82,10 @@ type Manifest struct {
 	Notices       []string        `json:"notices"`
 	// Strict records that the run rejected no row (--strict).
 	Strict bool `json:"strict,omitempty"`
+	// Shard is set in the run of one shard (fds backtest --shard); Shards in a merged run (fds
+	// merge), one entry per shard combined.
+	Shard  *ShardManifest  `json:"shard,omitempty"`
+	Shards []ShardManifest `json:"merged_shards,omitempty"`
 	// TimingsSeconds are wall-clock durations of the steps: informative, not reproducible.
 	TimingsSeconds map[string]float64 `json:"timings_s"`
 }
@@ -110,6 +121,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	names := cfg.DetectorNames()
+	if cross := CrossSymbolDetectors(names); !opts.Shard.All() && len(cross) > 0 {
+		return nil, fmt.Errorf("shard %s: detector %s relates events of different symbols (CrossSymbol) and needs every symbol: run it unsharded, or leave it out with --detectors",
+			opts.Shard, strings.Join(cross, ", "))
+	}
 	s, err := openSession(opts, names)
 	if err != nil {
 		return nil, err
@@ -131,9 +146,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	stats, err := s.replay(ctx, func(next func() (*detectors.Event, error), progress func(int64)) (ReplayStats, error) {
-		return Replay(ctx, next, instances, func(i int, a detectors.Alert) {
-			res.Alerts = append(res.Alerts, a)
-		}, progress)
+		var st ReplayStats
+		var err error
+		res.Alerts, st, err = replayCollect(ctx, next, instances, progress, opts.Workers)
+		return st, err
 	})
 	if err != nil {
 		return nil, err
@@ -150,6 +166,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	res.Manifest = s.manifest
+	if !opts.Shard.All() {
+		res.Manifest.Shard = s.shardManifest()
+	}
 	return res, nil
 }
 
@@ -173,6 +192,8 @@ type session struct {
 	t0       time.Time
 	// symbols are the symbols of the events replayed, for checking the labels.
 	symbols map[string]bool
+	// shardSources filter the tables to the shard's symbols (Options.Shard).
+	shardSources []*shardSource
 }
 
 // openSession opens the dataset and reads its accounts for the named detectors.
@@ -270,7 +291,13 @@ func (s *session) openSources(ctx context.Context) error {
 			return err
 		}
 		s.readers = append(s.readers, r)
-		if err := s.merger.Add(table, kind, r); err != nil {
+		var events EventSource = r
+		if !s.opts.Shard.All() {
+			ss := newShardSource(r, s.opts.Shard)
+			s.shardSources = append(s.shardSources, ss)
+			events = ss
+		}
+		if err := s.merger.Add(table, kind, events); err != nil {
 			return err
 		}
 	}
@@ -289,7 +316,12 @@ func (s *session) replay(ctx context.Context, run func(next func() (*detectors.E
 	if s.opts.Progress != nil {
 		progress = func(n int64) { s.opts.Progress(n, s.total) }
 	}
+	stopPrefetch := func() {}
+	if s.opts.Workers != 1 {
+		stopPrefetch = s.merger.Prefetch()
+	}
 	stats, err := run(s.merger.Next, progress)
+	stopPrefetch()
 	if err != nil {
 		return stats, err
 	}
@@ -320,7 +352,7 @@ func (s *session) labels() ([]datasets.Incident, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.checkLabels(incidents)
+	return s.checkLabels(shardIncidents(incidents, s.opts.Shard))
 }
 
 // finish waits for the input hashes and completes the manifest.

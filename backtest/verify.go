@@ -84,7 +84,12 @@ func Verify(ctx context.Context, runDir string, opts VerifyOptions) (*Verificati
 		return nil, mismatch("%s", reason)
 	}
 
-	res, err := Run(ctx, Options{DataDir: dataDir, Config: cfg, Sorter: opts.Sorter, TempDir: opts.TempDir, Strict: man.Strict})
+	// A shard run is rerun as that shard; a merged run as one unsharded run, which it equals.
+	var shard Shard
+	if man.Shard != nil {
+		shard = Shard{Index: man.Shard.Index, Count: man.Shard.Count}
+	}
+	res, err := Run(ctx, Options{DataDir: dataDir, Config: cfg, Sorter: opts.Sorter, TempDir: opts.TempDir, Strict: man.Strict, Shard: shard})
 	if err != nil {
 		return nil, fmt.Errorf("verify %s: rerun: %w", runDir, err)
 	}

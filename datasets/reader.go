@@ -11,7 +11,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -781,7 +780,7 @@ type parquetFile struct {
 // dictionaries when stored as strings, so that each distinct value is decoded once.
 func openParquet(path string, dictColumns []string) (pq *parquetFile, err error) {
 	defer recoverAs(&err, path)
-	pf, err := file.OpenParquetFile(path, false)
+	pf, err := file.OpenParquetFile(path, false, file.WithReadProps(parquet.NewReaderProperties(readAllocator)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a readable Parquet file: %s", path, oneLine(err))
 	}
@@ -804,7 +803,7 @@ func openParquet(path string, dictColumns []string) (pq *parquetFile, err error)
 			}
 		}
 	}
-	fr, err := pqarrow.NewFileReader(pf, props, memory.DefaultAllocator)
+	fr, err := pqarrow.NewFileReader(pf, props, readAllocator)
 	if err != nil {
 		return nil, fmt.Errorf("%s: unsupported Parquet schema: %s", path, oneLine(err))
 	}

@@ -106,12 +106,19 @@ func (s *parquetSink) abort() {
 	os.Remove(s.tmp)
 }
 
-// rowBatcher buffers rows in Arrow builders and writes a row group per rowGroupRows rows.
+// rowBatcher buffers rows in Arrow builders and writes a row group per rowGroupRows rows. A
+// full row group is encoded and compressed by a goroutine of its own while the next one is
+// being built (encoding costs about as much as producing the rows, in the generator), so at
+// most two row groups are in memory; the file's bytes are those of writing in line.
 type rowBatcher struct {
 	sink    *parquetSink
 	rb      *array.RecordBuilder
 	pending int
 	rows    int64
+
+	queue chan arrow.RecordBatch // row groups for the writing goroutine; nil until the first
+	done  chan error             // the writing goroutine's first error (or nil) when it ends
+	err   error                  // a write error already received
 }
 
 func newRowBatcher(path string, schema *arrow.Schema) (*rowBatcher, error) {
@@ -132,19 +139,67 @@ func (b *rowBatcher) rowDone() error {
 	return nil
 }
 
+// flush hands the buffered rows to the writing goroutine as one row group. It reports an error
+// of an earlier row group's write, if any came back already.
 func (b *rowBatcher) flush() error {
+	if b.err != nil {
+		return b.err
+	}
 	if b.pending == 0 {
 		return nil
 	}
+	if b.queue == nil {
+		b.queue, b.done = make(chan arrow.RecordBatch), make(chan error, 1)
+		go b.write(b.queue, b.done)
+	}
 	rec := b.rb.NewRecordBatch()
-	defer rec.Release()
 	b.pending = 0
-	return b.sink.write(rec)
+	select {
+	case b.queue <- rec:
+		return nil
+	case err := <-b.done:
+		// The goroutine stopped at an error: it takes no more row groups.
+		rec.Release()
+		b.queue, b.err = nil, err
+		return err
+	}
+}
+
+// write is the writing goroutine: it writes row groups until the queue closes or a write
+// fails, and reports the first error.
+func (b *rowBatcher) write(queue <-chan arrow.RecordBatch, done chan<- error) {
+	var err error
+	for rec := range queue {
+		if err == nil {
+			err = b.sink.write(rec)
+		}
+		rec.Release()
+		if err != nil {
+			break
+		}
+	}
+	done <- err
+}
+
+// wait closes the queue and waits for the writing goroutine.
+func (b *rowBatcher) wait() error {
+	if b.queue != nil {
+		close(b.queue)
+		b.queue = nil
+		if err := <-b.done; err != nil && b.err == nil {
+			b.err = err
+		}
+	}
+	return b.err
 }
 
 func (b *rowBatcher) close() error {
 	defer b.rb.Release()
-	if err := b.flush(); err != nil {
+	err := b.flush()
+	if werr := b.wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
 		b.sink.abort()
 		return err
 	}
@@ -152,6 +207,7 @@ func (b *rowBatcher) close() error {
 }
 
 func (b *rowBatcher) abort() {
+	b.wait()
 	b.rb.Release()
 	b.sink.abort()
 }

@@ -25,6 +25,8 @@ type backtestOptions struct {
 	Report    string
 	Strict    bool
 	Verify    string
+	Shard     string
+	Workers   int
 }
 
 func newBacktestCmd(app *App) *cobra.Command {
@@ -47,7 +49,8 @@ against its alerts.parquet and metrics.json, byte for byte.`,
 		Example: `  fds backtest --data data/demo --out runs/demo
   fds backtest --data data/demo --out runs/spoof --detectors spoofing --set spoofing.min_score=0.7
   fds backtest --data data/demo --out runs/tuned --config tuned.yaml --json
-  fds backtest --verify runs/demo`,
+  fds backtest --verify runs/demo
+  fds backtest --data data/demo --out runs/shard0 --shard 0/4   # then: fds merge runs/shard* --out runs/all`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if opts.Verify != "" {
@@ -68,6 +71,8 @@ against its alerts.parquet and metrics.json, byte for byte.`,
 	f.BoolVar(&opts.JSON, "json", false, "print metrics.json on stdout instead of the table")
 	f.BoolVar(&opts.Strict, "strict", false, "fail at the first row with a problem instead of rejecting it and counting it in manifest.json")
 	f.StringVar(&opts.Verify, "verify", "", "re-check run folder RUN: input hashes, then a rerun with its config.yaml must give identical alerts.parquet and metrics.json (exit 1 with the reason if not)")
+	f.StringVar(&opts.Shard, "shard", "", "process only the symbols of shard K of N (K/N, 0 <= K < N, by a stable hash of the symbol); combine the shard runs with fds merge (docs/scaling.md)")
+	f.IntVar(&opts.Workers, "workers", 0, "goroutines for the replay: 1 runs decode, merge and detectors in line; 0 decodes tables ahead and runs detectors on every CPU (same alerts)")
 	f.StringVar(&opts.Report, "report", "", "also write a report into RUN/report, as fds report does: comma-separated "+strings.Join(reports.ReportFormats, ", "))
 	return c
 }
@@ -107,6 +112,18 @@ func runBacktest(c *cobra.Command, app *App, opts backtestOptions) error {
 			return &UsageError{Err: fmt.Errorf("--report: %w", err)}
 		}
 	}
+	var shard backtest.Shard
+	if opts.Shard != "" {
+		if shard, err = backtest.ParseShard(opts.Shard); err != nil {
+			return &UsageError{Err: fmt.Errorf("--shard: %w", err)}
+		}
+		if cross := backtest.CrossSymbolDetectors(cfg.DetectorNames()); len(cross) > 0 {
+			return usagef("--shard: detector %s relates events of different symbols (CrossSymbol) and needs every symbol: run it unsharded, or leave it out with --detectors", strings.Join(cross, ", "))
+		}
+	}
+	if opts.Workers < 0 {
+		return usagef("--workers: want 0 (automatic) or a positive number, got %d", opts.Workers)
+	}
 	if err := checkWritableParent(opts.Out); err != nil {
 		return err
 	}
@@ -123,6 +140,8 @@ func runBacktest(c *cobra.Command, app *App, opts backtestOptions) error {
 		Notice:   func(s string) { app.Infof("fds: %s", s) },
 		Progress: bar.Update,
 		Strict:   opts.Strict,
+		Shard:    shard,
+		Workers:  opts.Workers,
 	})
 	bar.Finish()
 	if err != nil {
