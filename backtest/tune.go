@@ -352,10 +352,14 @@ func Tune(ctx context.Context, opts TuneOptions) (*TuneResult, error) {
 			threshold float64
 			point     PRPoint
 			ap        float64
+			margin    float64
+			raised    int
 		}
 		// rank orders the configurations by their best point in a period. Configurations whose
 		// points tie go by average precision over the whole curve (the one that ranks its
-		// alerts better away from the chosen threshold too), then by grid order.
+		// alerts better away from the chosen threshold too), then by the margin between the
+		// lowest score kept and the highest dropped (the wider gap separates more safely), then
+		// by fewer alerts raised in all (the more selective), then by grid order.
 		fixedThreshold := gridDetector(g, name).SweepsMinScore
 		rank := func(p Period) []scored {
 			out := make([]scored, len(list))
@@ -365,7 +369,8 @@ func Tune(ctx context.Context, opts TuneOptions) (*TuneResult, error) {
 				if fixedThreshold {
 					pt, th = c.At(sc.floor), sc.floor
 				}
-				out[i] = scored{sc: sc, threshold: th, point: pt, ap: c.AveragePrecision}
+				out[i] = scored{sc: sc, threshold: th, point: pt, ap: c.AveragePrecision,
+					margin: thresholdMargin(&c, pt, sc.floor), raised: lastAlerts(&c)}
 			}
 			sort.SliceStable(out, func(i, j int) bool {
 				a, b := &out[i], &out[j]
@@ -375,7 +380,13 @@ func Tune(ctx context.Context, opts TuneOptions) (*TuneResult, error) {
 				if obj.Better(b.point, a.point) {
 					return false
 				}
-				return a.ap > b.ap
+				if a.ap != b.ap {
+					return a.ap > b.ap
+				}
+				if a.margin != b.margin {
+					return a.margin > b.margin
+				}
+				return a.raised < b.raised
 			})
 			return out
 		}
@@ -607,6 +618,29 @@ func gridDetector(g *Grid, name string) *GridDetector {
 		}
 	}
 	return &GridDetector{Name: name}
+}
+
+// thresholdMargin is the gap between the lowest score a curve's point keeps and the highest it
+// drops (the floor when it drops none); 0 for a point not on the curve.
+func thresholdMargin(c *Curve, pt PRPoint, floor float64) float64 {
+	for i, p := range c.Points {
+		if p.Threshold != pt.Threshold {
+			continue
+		}
+		if i+1 < len(c.Points) && !math.IsInf(c.Points[i+1].Threshold, 0) {
+			return p.Threshold - c.Points[i+1].Threshold
+		}
+		return max(p.Threshold-floor, 0)
+	}
+	return 0
+}
+
+// lastAlerts is the number of alerts a curve holds in all (its last point's).
+func lastAlerts(c *Curve) int {
+	if len(c.Points) == 0 {
+		return 0
+	}
+	return c.Points[len(c.Points)-1].Alerts
 }
 
 // validationPeriods cuts the replayed span [first, last] into the periods a validation scores:
