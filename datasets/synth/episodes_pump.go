@@ -63,7 +63,7 @@ func pumpKnobsOf(preset string) pumpKnobs {
 	k := pumpKnobs{
 		pumps: 2, rallies: 1, whaleBuys: 1,
 		organisersMin: 1, organisersMax: 3, accumMinMin: 30, accumMinMax: 90,
-		zRushMin: 25, zRushMax: 45, zNotionalMin: 12, zNotionalMax: 25, burstSecMin: 6, burstSecMax: 15,
+		zRushMin: 35, zRushMax: 60, zNotionalMin: 15, zNotionalMax: 30, burstSecMin: 6, burstSecMax: 15,
 		riseMin: 0.05, riseMax: 0.12, decaySecMin: 60, decaySecMax: 240,
 		rallyMinMin: 4, rallyMinMax: 12, rallyRiseMin: 0.02, rallyRiseMax: 0.05,
 	}
