@@ -226,7 +226,7 @@ func ParseTolerances(name string, data []byte, base Tolerances) (Tolerances, err
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.Strict(), yaml.DisallowUnknownField())
 	if err := dec.Decode(&file); err != nil {
-		return base, fmt.Errorf("%s: %s", name, oneLine(yaml.FormatError(err, false, true)))
+		return base, decodeConfigError(name, err)
 	}
 	apply := func(path, detector string, values map[string]any) error {
 		for _, k := range sortedKeys(values) {

@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -159,8 +160,9 @@ func (v *Validation) Sort() {
 // every row's values (the checks a backtest applies, ReadOptions.Check), ts order across each
 // event table's files, empty tables, and the reference tables' ids, types, times and (for
 // labels) symbols. It reads every row once. Table-wide duplicate checks need SQL and live in
-// datasets/duck. A folder that cannot be opened is an error, not a problem.
-func ValidateDataset(dir string, opts ValidateOptions) (*Validation, error) {
+// datasets/duck. A folder that cannot be opened is an error, not a problem; a cancelled ctx
+// stops it with ctx's error.
+func ValidateDataset(ctx context.Context, dir string, opts ValidateOptions) (*Validation, error) {
 	ds, err := Open(dir)
 	if err != nil {
 		return nil, err
@@ -177,7 +179,10 @@ func ValidateDataset(dir string, opts ValidateOptions) (*Validation, error) {
 			continue
 		}
 		eventTables++
-		tc := v.validateEvents(ds, table, symbols)
+		tc, err := v.validateEvents(ctx, ds, table, symbols)
+		if err != nil {
+			return nil, err
+		}
 		eventRows += tc.Rows - tc.Rejected
 		v.Tables = append(v.Tables, tc)
 	}
@@ -243,7 +248,7 @@ func classifyFileError(err error) (class, column string) {
 
 // validateEvents reads an event table file by file with the value checks, counting problems
 // and rows out of ts order.
-func (v *Validation) validateEvents(ds *Dataset, table string, symbols map[string]bool) TableCheck {
+func (v *Validation) validateEvents(ctx context.Context, ds *Dataset, table string, symbols map[string]bool) (TableCheck, error) {
 	files := ds.tables[table]
 	tc := TableCheck{Table: table, Files: len(files)}
 	tableSymbols := map[string]bool{}
@@ -268,6 +273,12 @@ func (v *Validation) validateEvents(ds *Dataset, table string, symbols map[strin
 			}
 			if !ok {
 				break
+			}
+			if n := r.Rows(); n%(1<<16) == 0 {
+				if err := ctx.Err(); err != nil {
+					r.Close()
+					return tc, err
+				}
 			}
 			if havePrev && ev.TS < prev {
 				unsorted++
@@ -300,7 +311,7 @@ func (v *Validation) validateEvents(ds *Dataset, table string, symbols map[strin
 	if tc.Rows == 0 && !v.structural[table] {
 		v.Add(SeverityWarning, table, ClassEmptyTable, 0, Rejection{File: describeTable(ds, table), Message: "no rows"})
 	}
-	return tc
+	return tc, nil
 }
 
 func describeTable(ds *Dataset, table string) string {

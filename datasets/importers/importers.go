@@ -13,6 +13,7 @@ package importers
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -187,6 +188,12 @@ type parseCtx struct {
 // creating it if needed. Inputs are read in the order given; rows are then ordered by time (ties
 // keep input order). See the package doc for the atomicity guarantee.
 func Import(format string, inputs []string, outDir string, opts Options) (Report, error) {
+	return ImportContext(context.Background(), format, inputs, outDir, opts)
+}
+
+// ImportContext is Import stopping early, with ctx's error and nothing written, when ctx is
+// cancelled (an interrupt): every input is read through a reader that checks it.
+func ImportContext(ctx context.Context, format string, inputs []string, outDir string, opts Options) (Report, error) {
 	f, ok := formats[format]
 	if !ok {
 		return Report{}, fmt.Errorf("unknown import format %q (have %s)", format, strings.Join(FormatNames(), ", "))
@@ -207,6 +214,7 @@ func Import(format string, inputs []string, outDir string, opts Options) (Report
 		if err != nil {
 			return rep, err
 		}
+		in.r = &ctxReader{ctx: ctx, r: in.r}
 		ir := InputReport{Path: in.name}
 		c.file = &ir
 		err = f.parse(c, in)
@@ -224,7 +232,16 @@ func Import(format string, inputs []string, outDir string, opts Options) (Report
 			return rep, err
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	_, statErr := os.Stat(outDir)
 	tables, err := c.out.write(outDir, c.opts)
+	if err != nil && os.IsNotExist(statErr) {
+		// Leave no empty folder behind a failed write (a full disk): Remove takes only an
+		// empty one.
+		os.Remove(outDir)
+	}
 	rep.Tables = tables
 	return rep, err
 }

@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,12 @@ import (
 // Generate writes a synthetic dataset folder: orders, trades, marks, accounts and labels, each
 // <table>.parquet written atomically by the datasets writers. The folder is created if needed.
 func Generate(cfg Config, outDir string) (Summary, error) {
+	return GenerateContext(context.Background(), cfg, outDir)
+}
+
+// GenerateContext is Generate stopping early with ctx's error, every table abandoned (no file
+// written), when ctx is cancelled (an interrupt).
+func GenerateContext(ctx context.Context, cfg Config, outDir string) (Summary, error) {
 	g, err := New(cfg)
 	if err != nil {
 		return Summary{}, err
@@ -35,7 +42,13 @@ func Generate(cfg Config, outDir string) (Summary, error) {
 		kind, _ := datasets.KindOfTable(table)
 		writers[kind] = w
 	}
+	var n int64
 	sum, err := g.Run(func(ev *detectors.Event) error {
+		if n++; n%(1<<16) == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		w := writers[ev.Kind]
 		if w == nil {
 			return fmt.Errorf("synth: no writer for %s events", ev.Kind)

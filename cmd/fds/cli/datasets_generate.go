@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -41,7 +42,7 @@ seed and options give byte-identical files.`,
 			if opts.Out == "" {
 				return usagef("generate needs --out DIR")
 			}
-			return runGenerate(app, opts)
+			return runGenerate(c.Context(), app, opts)
 		},
 	}
 	f := c.Flags()
@@ -55,7 +56,7 @@ seed and options give byte-identical files.`,
 	return c
 }
 
-func runGenerate(app *App, opts generateOptions) error {
+func runGenerate(ctx context.Context, app *App, opts generateOptions) error {
 	cfg := synth.Config{Seed: opts.Seed, Preset: opts.Preset, Events: opts.Events}
 	if opts.Events < 0 {
 		return usagef("--events %d: must be positive", opts.Events)
@@ -78,7 +79,7 @@ func runGenerate(app *App, opts generateOptions) error {
 		return err
 	}
 	t0 := time.Now()
-	sum, err := synth.Generate(cfg, opts.Out)
+	sum, err := generateStaged(ctx, cfg, opts.Out)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -48,7 +49,7 @@ func newDatasetsImportCmd(app *App) *cobra.Command {
   fds datasets import --format lobster --out data/amzn ../shared/data/lobster-amzn-2021-l3/*_message_*.csv`,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Inputs = args
-			return runDatasetsImport(app, app.Stdout, opts)
+			return runDatasetsImport(c.Context(), app, app.Stdout, opts)
 		},
 	}
 	f := c.Flags()
@@ -68,7 +69,7 @@ func newDatasetsImportCmd(app *App) *cobra.Command {
 	return c
 }
 
-func runDatasetsImport(app *App, stdout io.Writer, opts datasetsImportOptions) error {
+func runDatasetsImport(ctx context.Context, app *App, stdout io.Writer, opts datasetsImportOptions) error {
 	if opts.Format == "" {
 		return usagef("--format is required (one of %s)", strings.Join(importers.FormatNames(), ", "))
 	}
@@ -107,7 +108,7 @@ func runDatasetsImport(app *App, stdout io.Writer, opts datasetsImportOptions) e
 			iopts.SymbolAliases[strings.ToUpper(from)] = strings.ToUpper(to)
 		}
 	}
-	rep, err := importers.Import(opts.Format, opts.Inputs, opts.Out, iopts)
+	rep, err := importers.ImportContext(ctx, opts.Format, opts.Inputs, opts.Out, iopts)
 	if err != nil {
 		return err
 	}

@@ -78,7 +78,7 @@ func runDatasetsValidate(ctx context.Context, app *App, opts datasetsValidateOpt
 			return err
 		}
 	}
-	v, err := datasets.ValidateDataset(opts.Dir, datasets.ValidateOptions{Examples: opts.Examples})
+	v, err := datasets.ValidateDataset(ctx, opts.Dir, datasets.ValidateOptions{Examples: opts.Examples})
 	if err != nil {
 		return err
 	}
