@@ -142,8 +142,11 @@ func MergeRuns(opts MergeOptions) (*Result, error) {
 		}
 		res.Stats.Events += sh.Events
 		for table, n := range sh.Replayed {
-			rows := m.Tables[table]
-			rows.Read += n
+			rows, seen := m.Tables[table]
+			if own, ok := r.manifest.Tables[table]; ok && !seen {
+				// Every shard reads (and rejects) every row: read and rejected are any shard's.
+				rows = Rows{Read: own.Read, Rejected: own.Rejected, Reasons: own.Reasons, Examples: own.Examples}
+			}
 			rows.Replayed += n
 			m.Tables[table] = rows
 		}
@@ -163,6 +166,11 @@ func MergeRuns(opts MergeOptions) (*Result, error) {
 		sh.Run = r.dir
 		m.Shards = append(m.Shards, sh)
 		m.TimingsSeconds[fmt.Sprintf("shard_%d_total", sh.Index)] = r.manifest.TimingsSeconds["total"]
+	}
+	for table, rows := range m.Tables {
+		rows.Read = max(rows.Read, rows.Replayed+rows.Rejected)
+		rows.OtherShards = rows.Read - rows.Replayed - rows.Rejected // shards not merged
+		m.Tables[table] = rows
 	}
 	if len(m.Shards) > 0 {
 		m.Notices = append(m.Notices, fmt.Sprintf("merged %d shard runs: %s", len(runs), strings.Join(shardDirs(runs, func(r shardRun) string { return r.dir }), ", ")))
@@ -184,8 +192,11 @@ func MergeRuns(opts MergeOptions) (*Result, error) {
 				res.Incidents = append(res.Incidents, in)
 			}
 		}
-		m.Tables[datasets.TableLabels] = Rows{Read: int64(len(all)), Replayed: int64(len(res.Incidents)),
-			Rejected: int64(len(all) - len(res.Incidents))}
+		rows := Rows{Read: int64(len(all)), Replayed: int64(len(res.Incidents)), Rejected: int64(len(all) - len(res.Incidents))}
+		if rows.Rejected > 0 {
+			rows.Reasons = map[string]int64{"symbol: " + ReasonUnknownSymbol: rows.Rejected}
+		}
+		m.Tables[datasets.TableLabels] = rows
 	}
 	span := res.Stats.LastTS - res.Stats.FirstTS
 	res.Match, res.Matches, res.Metrics = Evaluate(res.Alerts, res.Incidents, names, cfg.Match.MatchConfig(), span)

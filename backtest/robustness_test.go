@@ -289,3 +289,54 @@ func TestVerify(t *testing.T) {
 		t.Fatalf("a dataset folder verified: %v", err)
 	}
 }
+
+// TestShardRunsAccountForEveryRow: a shard reads (and rejects) every row and replays its own
+// symbols' rows: read = replayed + rejected + other shards; merged, the other shards' rows are
+// all replayed.
+func TestShardRunsAccountForEveryRow(t *testing.T) {
+	good, incidents := robustnessMarket()
+	var evs []detectors.Event
+	for i, ev := range good {
+		if i%2 == 1 {
+			ev.Symbol = "ETH" // two symbols, so that both shards have work
+		}
+		evs = append(evs, ev)
+	}
+	evs[6].Trade.Price = math.NaN()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	writeTrades(t, filepath.Join(data, "trades.parquet"), evs)
+	if err := datasets.WriteLabels(filepath.Join(data, "labels.parquet"), incidents); err != nil {
+		t.Fatal(err)
+	}
+	cfg := bigTradeConfig(t)
+	var runs []string
+	var replayed int64
+	for k := 0; k < 2; k++ {
+		res, err := Run(context.Background(), Options{DataDir: data, Config: cfg, Shard: Shard{Index: k, Count: 2}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := res.Manifest.Tables[datasets.TableTrades]
+		if rows.Read != 200 || rows.Rejected != 1 || rows.Read != rows.Replayed+rows.Rejected+rows.OtherShards {
+			t.Fatalf("shard %d: %+v", k, rows)
+		}
+		replayed += rows.Replayed
+		run := filepath.Join(dir, "shard"+string(rune('0'+k)))
+		if err := WriteRunFolder(run, res); err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, run)
+	}
+	if replayed != 199 {
+		t.Fatalf("the shards replayed %d rows together, want 199", replayed)
+	}
+	merged, err := MergeRuns(MergeOptions{Runs: runs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := merged.Manifest.Tables[datasets.TableTrades]
+	if rows.Read != 200 || rows.Replayed != 199 || rows.Rejected != 1 || rows.OtherShards != 0 || rows.Reasons["price: not_finite"] != 1 {
+		t.Fatalf("merged: %+v", rows)
+	}
+}

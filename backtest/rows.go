@@ -12,19 +12,27 @@ import (
 // or every row was rejected.
 var ErrNoEvents = errors.New("no events to replay")
 
-// accountRows fills the manifest's row accounting from the readers (read = replayed +
-// rejected, rejections by reason with examples), notes rejections and empty tables, collects
-// the replayed symbols, and fails a run that replayed nothing.
+// accountRows fills the manifest's row accounting from the readers (read = replayed + rejected
+// + other shards', rejections by reason with examples), notes rejections and empty tables,
+// collects the symbols read, and fails a run that read no valid row.
 func (s *session) accountRows() error {
 	s.symbols = map[string]bool{}
 	var replayed int64
 	var empty []string
+	var inShard map[string]int64
+	if len(s.shardSources) > 0 {
+		inShard = s.merger.Rows()
+	}
 	for _, r := range s.readers {
 		table := r.Table()
 		rej := r.Rejections()
-		n := r.Rows()
-		s.manifest.Tables[table] = Rows{Read: n + rej.Rows, Replayed: n, Rejected: rej.Rows,
-			Reasons: rej.ByReason, Examples: rej.Examples}
+		n := r.Rows() // valid rows read, of every shard
+		rows := Rows{Read: n + rej.Rows, Replayed: n, Rejected: rej.Rows, Reasons: rej.ByReason, Examples: rej.Examples}
+		if inShard != nil {
+			rows.Replayed = inShard[table]
+			rows.OtherShards = n - rows.Replayed
+		}
+		s.manifest.Tables[table] = rows
 		replayed += n
 		switch {
 		case n+rej.Rows == 0:

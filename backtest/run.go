@@ -98,15 +98,18 @@ type InputFile struct {
 	SHA256 string `json:"sha256"`
 }
 
-// Rows accounts for a table's rows: read = replayed + rejected. Reasons count the rejected
-// rows by "column: reason" (datasets.Reason*), Examples are the first few with file, row and
-// column. For labels, "replayed" counts the incidents scored.
+// Rows accounts for a table's rows: read = replayed + rejected (+ OtherShards in a shard's
+// run). Reasons count the rejected rows by "column: reason" (datasets.Reason*), Examples are
+// the first few with file, row and column. For labels, "replayed" counts the incidents scored.
 type Rows struct {
 	Read     int64                `json:"read"`
 	Replayed int64                `json:"replayed"`
 	Rejected int64                `json:"rejected"`
 	Reasons  map[string]int64     `json:"rejected_by_reason,omitempty"`
 	Examples []datasets.Rejection `json:"rejected_examples,omitempty"`
+	// OtherShards counts the valid rows of other shards' symbols (fds backtest --shard): read =
+	// replayed + rejected + other shards.
+	OtherShards int64 `json:"other_shards,omitempty"`
 }
 
 // Version is stamped into manifests; the CLI sets it.
