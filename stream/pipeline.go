@@ -528,11 +528,9 @@ type session struct {
 	seq       int64
 	cur       *Pending
 	flushing  bool
-	// flushReplayed: the end-of-stream flush happened before (every marker is below its commit).
-	flushReplayed bool
-	published     map[string]int
-	emitted       map[string]int
-	alertsOut     int64
+	published map[string]int
+	emitted   map[string]int
+	alertsOut int64
 
 	sinceCommit int64
 	lastCommit  time.Time
@@ -665,12 +663,6 @@ func (s *session) next(ctx context.Context) (*detectors.Event, error) {
 		}
 		if s.wm.AllEnded() {
 			s.flushing = true
-			s.flushReplayed = true
-			for _, src := range s.sources {
-				if src.eos >= src.startCommitted {
-					s.flushReplayed = false
-				}
-			}
 			return nil, nil
 		}
 		if s.dueCommit(true) {
@@ -863,7 +855,10 @@ func (s *session) sink(_ int, a detectors.Alert) {
 	p := s.p
 	var replayed bool
 	if s.flushing {
-		replayed = s.flushReplayed
+		// A flush's alerts are de-duplicated by key only: a commit can cover the end-of-stream
+		// markers while the flush that follows them is still producing (a crash mid-flush), so
+		// "the markers were committed" does not mean "every flush alert was published".
+		replayed = false
 	} else if s.cur != nil {
 		replayed = s.cur.Offset < s.sources[s.cur.Source].startCommitted
 	}
