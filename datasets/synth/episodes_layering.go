@@ -48,8 +48,10 @@ func (g *Generator) planLayering(r *rand.Rand, t0 detectors.Micros, sym int32) *
 	realSide := -layerSide
 	cycles := k.layerCyclesMin + r.IntN(k.layerCyclesMax-k.layerCyclesMin+1)
 	t := t0
+	pulled := false // some cycle pulled a layer of 3+ orders with at most a quarter of it filled
 	for c := 0; c < cycles; c++ {
-		var ids []int64
+		var ids []int64            // every order of the cycle, the passive one included
+		layer := map[int64]int64{} // the layer orders' quantities in lots
 		if r.Float64() < 0.5 {
 			mul := uniform(r, 0.5, 1.5)
 			ep.steps = append(ep.steps, step{t: t, do: func(g *Generator, ep *episode, s *symState, t detectors.Micros) {
@@ -63,7 +65,7 @@ func (g *Generator) planLayering(r *rand.Rand, t0 detectors.Micros, sym int32) *
 		}
 		placed := t + secs(uniform(r, 0.2, 0.8))
 		levels := k.layerLevelsMin + r.IntN(k.layerLevelsMax-k.layerLevelsMin+1)
-		startBP, stepBP := uniform(r, 1, 4), uniform(r, 1.5, 4)
+		startBP, stepBP := uniform(r, 2, 5), uniform(r, 1.5, 3)
 		at := placed
 		for j := 0; j < levels; j++ {
 			size := uniform(r, k.layerSizeMin, k.layerSizeMax)
@@ -73,6 +75,7 @@ func (g *Generator) planLayering(r *rand.Rand, t0 detectors.Micros, sym int32) *
 					behind := max(int64(level+1), int64(math.Round(s.price(px)*(startBP+float64(level)*stepBP)*1e-4*s.pricePow)))
 					if o := g.placeLimit(s, t, acct, layerSide, px-int64(layerSide)*behind, sizeInLots(s, size)); o != nil {
 						ids = append(ids, o.id)
+						layer[o.id] = o.qty
 						ep.mark(t)
 					}
 				}
@@ -88,6 +91,22 @@ func (g *Generator) planLayering(r *rand.Rand, t0 detectors.Micros, sym int32) *
 			}
 		}})
 		ep.steps = append(ep.steps, step{t: at + secs(life), do: func(g *Generator, ep *episode, s *symState, t detectors.Micros) {
+			// The market may have filled layers in the meantime: what is pulled together must
+			// still be a layer (3+ orders, at most a quarter filled), or the cycle was liquidity,
+			// not layering; an episode without a real layer is not labelled.
+			var resting int
+			var total, left int64
+			for id, lots := range layer {
+				if o := s.book.byID[id]; o != nil {
+					resting++
+					total += lots
+					left += o.leaves
+				}
+			}
+			if resting >= 3 && 4*(total-left) <= total {
+				pulled = true
+			}
+			ep.void = !pulled
 			for _, id := range ids {
 				if s.book.byID[id] != nil {
 					g.cancel(s, t, id)

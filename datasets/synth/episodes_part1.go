@@ -92,7 +92,7 @@ func part1Of(name string) part1 {
 		p.collTradesMin, p.collTradesMax, p.collGapMin, p.collGapMax = 3, 6, 20, 120
 		p.collDelayMin, p.collDelayMax, p.collSize, p.collExact, p.collOther = 0.3, 5, 0.6, 0.7, 1
 		p.layerCyclesMin, p.layerCyclesMax, p.layerLevelsMin, p.layerLevelsMax = 1, 2, 3, 4
-		p.layerSizeMin, p.layerSizeMax, p.layerLifeMin, p.layerLifeMax = 0.8, 1.8, 4, 15
+		p.layerSizeMin, p.layerSizeMax, p.layerLifeMin, p.layerLifeMax = 0.8, 1.8, 3, 10
 		p.layerOppMin, p.layerOppMax = 0.6, 1.5
 		p.stuffBurstsMin, p.stuffBurstsMax, p.stuffMsgsMin, p.stuffMsgsMax = 1, 2, 60, 150
 		p.stuffSecMin, p.stuffSecMax, p.stuffLifeMin, p.stuffLifeMax, p.stuffTrades = 1, 3, 5, 80, 2

@@ -3,7 +3,9 @@
 package all
 
 import (
-	_ "github.com/fds-dev/fds/detectors/pumpdump"  // pump_and_dump
-	_ "github.com/fds-dev/fds/detectors/spoofing"  // spoofing
-	_ "github.com/fds-dev/fds/detectors/washtrade" // wash_trade
+	_ "github.com/fds-dev/fds/detectors/layering"      // layering
+	_ "github.com/fds-dev/fds/detectors/pumpdump"      // pump_and_dump
+	_ "github.com/fds-dev/fds/detectors/quotestuffing" // quote_stuffing
+	_ "github.com/fds-dev/fds/detectors/spoofing"      // spoofing
+	_ "github.com/fds-dev/fds/detectors/washtrade"     // wash_trade
 )

@@ -224,6 +224,12 @@ func (d *detector) addFlow(k key, now detectors.Micros, notional float64, self b
 }
 
 func (f *flow) decayTo(now, tau detectors.Micros) {
+	if now-f.last >= 5*tau {
+		// What the sweep forgets counts as forgotten whether or not a sweep ran yet, so that the
+		// sweep's timing (which other symbols' trades drive) never changes a score.
+		f.total, f.self, f.last = 0, 0, now
+		return
+	}
 	if now > f.last {
 		decay := math.Exp(-float64(now-f.last) / float64(tau))
 		f.total *= decay

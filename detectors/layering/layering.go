@@ -1,0 +1,601 @@
+// Package layering is the layering detector: several limit orders of one account at several price
+// levels on one side of the book, resting together, cancelled together, while the account
+// executes on the other side — a false impression of depth that moves other traders, which the
+// layerer trades against.
+//
+// # Definition
+//
+// The detector follows each account's limit orders in each symbol (new, amend, fill, cancel,
+// expire) and keeps the symbol's typical order size: exp of an EWMA (half-life `typical_halflife`
+// new limit orders) of log(qty), each value clipped at 5 times the typical so that big orders do
+// not become typical. Cancels (and expiries) of one account's orders on one side less than
+// `cancel_window` seconds apart form a cluster; the layer is the cluster's orders placed before
+// its first cancel (so every one of them was resting at that instant: orders placed and pulled one
+// by one within milliseconds, as a quote stuffer's, never make a layer). A layer is judged at the
+// symbol's first event more than max(cancel_window, grace) seconds after its last cancel. It is
+// layering when:
+//
+//   - at least `warmup_orders` limit orders of the symbol have been seen;
+//   - it holds orders at at least `min_levels` distinct prices, every one cancelled within
+//     `max_lifetime` seconds of its placement;
+//   - its total quantity is at least `min_layer_ratio` typical sizes, at most
+//     `max_filled_fraction` of it filled;
+//   - the account executed (as maker or taker) on the other side between the layer's first
+//     placement and `grace` seconds after its last cancel, at least `min_opposite_ratio` typical
+//     sizes;
+//   - the account did not quote the other side: its own quantity resting there when each layer
+//     order was placed (the largest of these), plus the limit orders it placed there while the
+//     layer rested, is below `max_two_sided_ratio` times the layer's quantity.
+//
+// Its score is
+//
+//	levels   = 1 − exp(−levels / levels_scale)
+//	size     = 1 − exp(−layer_qty / typical / size_scale)
+//	life     = 1 − mean lifetime / (2·max_lifetime)
+//	opposite = 1 − exp(−opposite_qty / typical)
+//	score    = (levels · size · life · opposite)^(1/4)
+//
+// Layers of one account and symbol judged less than `episode_gap` seconds apart are one episode,
+// judged when it closes: at the symbol's first event at least episode_gap seconds after its last
+// layer (or at the end of the input, at the symbol's last event). One alert per episode, scoring
+// its best layer. Episodes and scores never depend on min_score, which only filters. The alert's
+// accounts are the layerer; its window runs from the first layer's first placement to the last
+// layer's judgement; its evidence lists the layers' order ids and the opposite trades' ids and
+// order ids, with the best layer's features levels, layer_qty, layer_ratio, mean_lifetime_s,
+// cancel_spread_s, filled_fraction, opposite_qty, two_sided_qty and typical_qty, and layers (the
+// episode's count).
+//
+// The detector's clock is each symbol's orders and trades: sharding by symbol changes nothing.
+//
+// # State
+//
+// Per symbol: one float, the live limit orders (forgotten `order_horizon` seconds after
+// placement, at most `max_open_orders` in all, the oldest first), the pending clusters and the
+// open episodes. Per account and symbol with an order or execution in the last
+// max_lifetime+cancel_window+grace seconds (or since a pending cluster's first cancel less
+// max_lifetime): its resting quantity per side and its recent placements and executions; swept
+// every second of the symbol's event time.
+package layering
+
+import (
+	"math"
+	"sort"
+
+	"github.com/fds-dev/fds/detectors"
+)
+
+// Name is the detector's registry name.
+const Name = "layering"
+
+// sizeClip caps a new order's size at this many typical sizes when it teaches the typical size.
+const sizeClip = 5
+
+func init() {
+	detectors.Register(detectors.Spec{
+		Name:    Name,
+		Type:    detectors.Layering,
+		Summary: "orders of one account at several price levels on one side, resting together and cancelled together, while it trades the other side",
+		Doc: "Cancels of one account's orders on one side less than cancel_window apart are a cluster; its orders placed before its first cancel " +
+			"are the layer. Layering: at least min_levels prices, each cancelled within max_lifetime, at least min_layer_ratio typical sizes in all, " +
+			"at most max_filled_fraction filled, opposite-side executions of at least min_opposite_ratio typical sizes from the first placement to grace " +
+			"after the last cancel, and no two-sided quoting. Score (levels·size·life·opposite)^(1/4); layers less than episode_gap apart are one " +
+			"episode, judged when it closes (its best layer's score).",
+		Needs:           []detectors.Kind{detectors.KindOrder, detectors.KindTrade},
+		DefaultMinScore: 0.5,
+		Params: []detectors.ParamSpec{
+			{Name: "min_levels", Default: 3, Min: 2, Max: 1000, Integer: true, Unit: "count", Doc: "distinct prices a layer holds"},
+			{Name: "cancel_window", Default: 1, Min: 0, Max: 3600, Unit: "s", Doc: "cancels of one account and side less than this apart are one cluster"},
+			{Name: "max_lifetime", Default: 30, Min: 0.001, Max: 86400, Unit: "s", Doc: "each layer order is cancelled within this of its placement"},
+			{Name: "min_layer_ratio", Default: 3, Min: 0, Max: 1e6, Unit: "ratio", Doc: "the layer's total quantity / typical order size"},
+			{Name: "max_filled_fraction", Default: 0.25, Min: 0, Max: 1, Unit: "ratio", Doc: "at most this fraction of the layer's quantity filled"},
+			{Name: "min_opposite_ratio", Default: 0.5, Min: 0, Max: 1e6, Unit: "ratio", Doc: "opposite-side executed quantity / typical order size"},
+			{Name: "max_two_sided_ratio", Default: 0.5, Min: 0, Max: 1e6, Unit: "ratio", Doc: "own opposite-side quantity / layer quantity at or above which the account is quoting, not layering"},
+			{Name: "grace", Default: 1, Min: 0, Max: 3600, Unit: "s", Doc: "opposite executions up to this after the last cancel still count"},
+			{Name: "episode_gap", Default: 120, Min: 0, Max: 7 * 86400, Unit: "s", Doc: "layers of one account and symbol less than this apart are one episode; it is judged this long after its last layer"},
+			{Name: "levels_scale", Default: 3, Min: 0.1, Max: 1000, Unit: "count", Doc: "levels at which the levels term reaches 1-1/e"},
+			{Name: "size_scale", Default: 5, Min: 0.1, Max: 1e6, Unit: "ratio", Doc: "layer size, in typical sizes, at which the size term reaches 1-1/e"},
+			{Name: "typical_halflife", Default: 1000, Min: 1, Max: 1e7, Unit: "count", Doc: "half-life, in new limit orders, of the typical order size's EWMA"},
+			{Name: "warmup_orders", Default: 100, Min: 0, Max: 1e7, Integer: true, Unit: "count", Doc: "limit orders of a symbol seen before any layer is judged"},
+			{Name: "order_horizon", Default: 3600, Min: 1, Max: 30 * 86400, Unit: "s", Doc: "live orders are forgotten this long after placement"},
+			{Name: "max_open_orders", Default: 1000000, Min: 1, Max: 1e9, Integer: true, Unit: "count", Doc: "cap on live orders tracked, all symbols"},
+			{Name: "max_layer_orders", Default: 1000, Min: 1, Max: 1e6, Integer: true, Unit: "count", Doc: "cap on the orders of one cluster"},
+		},
+		New: newDetector,
+	})
+}
+
+type sideIdx int
+
+func idx(s detectors.Side) sideIdx {
+	if s == detectors.Buy {
+		return 0
+	}
+	return 1
+}
+
+type order struct {
+	account   string
+	side      detectors.Side
+	price     float64
+	qty       float64
+	leaves    float64
+	filled    float64
+	placed    detectors.Micros
+	cancelled detectors.Micros
+	oppAtNew  float64 // the account's own resting quantity on the other side when this was placed
+	id        int64
+}
+
+type execution struct {
+	ts      detectors.Micros
+	side    detectors.Side
+	qty     float64
+	tradeID int64
+	orderID int64
+}
+
+type placement struct {
+	ts   detectors.Micros
+	side detectors.Side
+	qty  float64
+}
+
+type acctKey struct{ symbol, account string }
+
+type account struct {
+	k          acctKey
+	resting    [2]float64
+	execs      []execution
+	placements []placement
+	clusters   [2]*cluster // the open cluster per side
+	last       detectors.Micros
+}
+
+type cluster struct {
+	acct        *account
+	side        detectors.Side
+	orders      []*order
+	firstCancel detectors.Micros
+	lastCancel  detectors.Micros
+	typical     float64
+	warm        bool
+}
+
+// layer is a judged cluster that met every condition.
+type layer struct {
+	c                    *cluster
+	orders               []*order
+	levels               int
+	qty, filled          float64
+	meanLife             float64 // seconds
+	firstPlaced          detectors.Micros
+	oppQty, twoSided     float64
+	tradeIDs, oppOrderID []int64
+	score                float64
+	judgedAt             detectors.Micros
+}
+
+type episode struct {
+	k      acctKey
+	first  detectors.Micros
+	last   detectors.Micros
+	best   *layer
+	count  int
+	layers []*layer
+}
+
+type symbolState struct {
+	name       string
+	orders     map[int64]*order
+	accounts   map[string]*account
+	nextSweep  detectors.Micros
+	logTypical float64
+	seen       int
+	last       detectors.Micros
+	pending    []*cluster // clusters awaiting judgement, in order of their last cancel
+	episodes   []*episode
+	deadline   detectors.Micros
+}
+
+type ageEntry struct {
+	placed  detectors.Micros
+	symbol  string
+	orderID int64
+}
+
+type detector struct {
+	minLevels, warmup, maxOpen, maxLayer  int
+	cancelWindow, maxLife, grace, gap     detectors.Micros
+	horizon, keep                         detectors.Micros
+	minLayerRatio, maxFilled, minOppRatio float64
+	maxTwoSided, levelsScale, sizeScale   float64
+	alpha                                 float64
+	symbols                               map[string]*symbolState
+	episodes                              map[acctKey]*episode
+	ages                                  []ageEntry
+	agesHead, open                        int
+}
+
+func newDetector(p detectors.Params, _ detectors.Env) (detectors.Detector, error) {
+	d := &detector{
+		minLevels: p.Int("min_levels"), warmup: p.Int("warmup_orders"), maxOpen: p.Int("max_open_orders"), maxLayer: p.Int("max_layer_orders"),
+		cancelWindow: p.Duration("cancel_window"), maxLife: p.Duration("max_lifetime"), grace: p.Duration("grace"), gap: p.Duration("episode_gap"),
+		horizon: p.Duration("order_horizon"), minLayerRatio: p.Get("min_layer_ratio"), maxFilled: p.Get("max_filled_fraction"),
+		minOppRatio: p.Get("min_opposite_ratio"), maxTwoSided: p.Get("max_two_sided_ratio"), levelsScale: p.Get("levels_scale"),
+		sizeScale: p.Get("size_scale"), alpha: 1 - math.Exp2(-1/p.Get("typical_halflife")),
+		symbols: map[string]*symbolState{}, episodes: map[acctKey]*episode{},
+	}
+	d.keep = d.maxLife + d.cancelWindow + d.grace
+	return d, nil
+}
+
+// Score is a layer's score (see the package doc): levels distinct prices, total quantity and
+// opposite-side executions in typical sizes, mean lifetime in seconds.
+func (d *detector) Score(levels int, layerTypicals, meanLifeSeconds, oppositeTypicals float64) float64 {
+	lv := 1 - math.Exp(-float64(levels)/d.levelsScale)
+	size := 1 - math.Exp(-layerTypicals/d.sizeScale)
+	life := 1 - meanLifeSeconds/(2*float64(d.maxLife)/float64(detectors.Second))
+	opp := 1 - math.Exp(-oppositeTypicals)
+	return math.Pow(math.Max(0, lv*size*life*opp), 0.25)
+}
+
+func (d *detector) symbol(name string) *symbolState {
+	s := d.symbols[name]
+	if s == nil {
+		s = &symbolState{name: name, orders: map[int64]*order{}, accounts: map[string]*account{}}
+		d.symbols[name] = s
+	}
+	return s
+}
+
+func (d *detector) account(s *symbolState, name string, now detectors.Micros) *account {
+	a := s.accounts[name]
+	if a == nil {
+		a = &account{k: acctKey{s.name, name}}
+		s.accounts[name] = a
+	}
+	a.last = now
+	return a
+}
+
+func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
+	if ev.Kind != detectors.KindOrder && ev.Kind != detectors.KindTrade {
+		return // a symbol's clock is its orders and trades only
+	}
+	s := d.symbol(ev.Symbol)
+	s.last = ev.TS
+	wait := max(d.cancelWindow, d.grace)
+	for len(s.pending) > 0 && ev.TS-s.pending[0].lastCancel > wait {
+		c := s.pending[0]
+		s.pending[0] = nil
+		s.pending = s.pending[1:]
+		d.judge(s, c, c.lastCancel+wait)
+	}
+	if ev.TS >= s.nextSweep {
+		d.sweep(s, ev.TS)
+	}
+	if len(s.episodes) > 0 && ev.TS >= s.deadline {
+		d.closeDue(s, ev.TS, false, emit)
+	}
+	switch ev.Kind {
+	case detectors.KindOrder:
+		d.onOrder(ev, s)
+	case detectors.KindTrade:
+		d.onTrade(ev, s)
+	}
+}
+
+func (d *detector) onOrder(ev *detectors.Event, s *symbolState) {
+	o := &ev.Order
+	d.evictOld(ev.TS)
+	if o.Account == "" {
+		return
+	}
+	switch o.Event {
+	case detectors.OrderNew:
+		if o.Type != detectors.Limit || !(o.Qty > 0) || math.IsInf(o.Qty, 0) || !(o.LeavesQty > 0) {
+			return
+		}
+		d.learnSize(s, o.Qty)
+		a := d.account(s, o.Account, ev.TS)
+		if old := s.orders[o.OrderID]; old != nil {
+			d.unrest(s, old)
+		}
+		or := &order{account: o.Account, side: o.Side, price: o.Price, qty: o.Qty, leaves: o.LeavesQty, placed: ev.TS,
+			oppAtNew: a.resting[1-idx(o.Side)], id: o.OrderID}
+		s.orders[o.OrderID] = or
+		d.open++
+		a.resting[idx(o.Side)] += o.LeavesQty
+		a.placements = append(a.placements, placement{ts: ev.TS, side: o.Side, qty: o.Qty})
+		d.ages = append(d.ages, ageEntry{placed: ev.TS, symbol: ev.Symbol, orderID: o.OrderID})
+		for d.open > d.maxOpen && d.agesHead < len(d.ages) {
+			d.evictHead()
+		}
+	case detectors.OrderAmend:
+		if or := s.orders[o.OrderID]; or != nil && or.account == o.Account {
+			a := d.account(s, o.Account, ev.TS)
+			a.resting[idx(or.side)] += o.LeavesQty - or.leaves
+			or.price, or.leaves, or.qty = o.Price, o.LeavesQty, math.Max(or.qty, o.Qty)
+		}
+	case detectors.OrderFill:
+		if or := s.orders[o.OrderID]; or != nil && or.account == o.Account {
+			a := d.account(s, o.Account, ev.TS)
+			a.resting[idx(or.side)] -= or.leaves - o.LeavesQty
+			or.filled += o.Qty
+			or.leaves = o.LeavesQty
+			if or.leaves <= 0 {
+				d.unrest(s, or)
+			}
+		}
+	case detectors.OrderCancel, detectors.OrderExpire:
+		or := s.orders[o.OrderID]
+		if or == nil || or.account != o.Account {
+			return
+		}
+		a := d.account(s, o.Account, ev.TS)
+		a.resting[idx(or.side)] -= or.leaves
+		d.unrest(s, or)
+		or.cancelled = ev.TS
+		c := a.clusters[idx(or.side)]
+		if c != nil && ev.TS-c.lastCancel >= d.cancelWindow {
+			c = nil // that cluster is pending already
+		}
+		if c == nil {
+			c = &cluster{acct: a, side: or.side, firstCancel: ev.TS, typical: math.Exp(s.logTypical), warm: s.seen >= d.warmup && s.seen > 0}
+			a.clusters[idx(or.side)] = c
+			s.pending = append(s.pending, c)
+		}
+		c.lastCancel = ev.TS
+		// Only orders placed before the cluster's first cancel can be in the layer.
+		if or.placed < c.firstCancel && len(c.orders) < d.maxLayer {
+			c.orders = append(c.orders, or)
+		}
+		// Keep pending in order of last cancel: this one moved to the back.
+		for i, p := range s.pending {
+			if p == c && i != len(s.pending)-1 {
+				copy(s.pending[i:], s.pending[i+1:])
+				s.pending[len(s.pending)-1] = c
+				break
+			}
+		}
+	case detectors.OrderReject:
+		if or := s.orders[o.OrderID]; or != nil && or.account == o.Account {
+			a := d.account(s, o.Account, ev.TS)
+			a.resting[idx(or.side)] -= or.leaves
+			d.unrest(s, or)
+		}
+	}
+}
+
+func (d *detector) unrest(s *symbolState, or *order) {
+	if s.orders[or.id] == or {
+		delete(s.orders, or.id)
+		d.open--
+	}
+}
+
+func (d *detector) learnSize(s *symbolState, qty float64) {
+	x := math.Log(qty)
+	if s.seen == 0 {
+		s.logTypical = x
+	} else {
+		x = math.Min(x, s.logTypical+math.Log(sizeClip))
+		s.logTypical += d.alpha * (x - s.logTypical)
+	}
+	s.seen++
+}
+
+func (d *detector) onTrade(ev *detectors.Event, s *symbolState) {
+	t := &ev.Trade
+	if t.MakerAccount == t.TakerAccount || !(t.Qty > 0) || math.IsInf(t.Qty, 0) {
+		return // a self-trade moves no position
+	}
+	for _, leg := range [2]struct {
+		account string
+		side    detectors.Side
+		orderID int64
+	}{{t.TakerAccount, t.TakerSide, t.TakerOrderID}, {t.MakerAccount, t.TakerSide.Opposite(), t.MakerOrderID}} {
+		if leg.account == "" {
+			continue
+		}
+		a := d.account(s, leg.account, ev.TS)
+		a.execs = append(a.execs, execution{ts: ev.TS, side: leg.side, qty: t.Qty, tradeID: t.TradeID, orderID: leg.orderID})
+	}
+}
+
+// judge decides at time at whether a cluster's layer is layering and adds it to its account's
+// episode.
+func (d *detector) judge(s *symbolState, c *cluster, at detectors.Micros) {
+	a := c.acct
+	if a.clusters[idx(c.side)] == c {
+		a.clusters[idx(c.side)] = nil
+	}
+	if !c.warm || len(c.orders) < d.minLevels || !(c.typical > 0) {
+		return
+	}
+	l := &layer{c: c, orders: c.orders, firstPlaced: c.orders[0].placed, judgedAt: at}
+	prices := map[float64]bool{}
+	var life float64
+	for _, or := range c.orders {
+		if or.cancelled-or.placed > d.maxLife {
+			return
+		}
+		prices[or.price] = true
+		l.qty += or.qty
+		l.filled += or.filled
+		life += float64(or.cancelled-or.placed) / float64(detectors.Second)
+		l.firstPlaced = min(l.firstPlaced, or.placed)
+		l.twoSided = math.Max(l.twoSided, or.oppAtNew)
+	}
+	l.levels = len(prices)
+	l.meanLife = life / float64(len(c.orders))
+	if l.levels < d.minLevels || l.qty < d.minLayerRatio*c.typical || l.filled > d.maxFilled*l.qty {
+		return
+	}
+	other := c.side.Opposite()
+	for _, p := range a.placements {
+		if p.side == other && p.ts >= l.firstPlaced && p.ts <= c.lastCancel {
+			l.twoSided += p.qty
+		}
+	}
+	if l.twoSided >= d.maxTwoSided*l.qty {
+		return
+	}
+	for _, x := range a.execs {
+		if x.side == other && x.ts >= l.firstPlaced && x.ts <= c.lastCancel+d.grace {
+			l.oppQty += x.qty
+			l.tradeIDs = append(l.tradeIDs, x.tradeID)
+			if x.orderID != 0 {
+				l.oppOrderID = append(l.oppOrderID, x.orderID)
+			}
+		}
+	}
+	if !(l.oppQty > 0) || l.oppQty < d.minOppRatio*c.typical {
+		return
+	}
+	l.score = d.Score(l.levels, l.qty/c.typical, l.meanLife, l.oppQty/c.typical)
+	e := d.episodes[a.k]
+	if e == nil {
+		e = &episode{k: a.k, first: l.firstPlaced}
+		d.episodes[a.k] = e
+		if len(s.episodes) == 0 {
+			s.deadline = math.MaxInt64
+		}
+		s.episodes = append(s.episodes, e)
+	}
+	e.first = min(e.first, l.firstPlaced)
+	e.last = at
+	e.count++
+	if e.best == nil || l.score > e.best.score {
+		e.best = l
+	}
+	if len(e.layers) < 100 {
+		e.layers = append(e.layers, l)
+	}
+	s.deadline = min(s.deadline, at+d.gap)
+}
+
+// closeDue emits the symbol's episodes whose gap is over at now (all of them at the end of the
+// input), in opening order, and recomputes its deadline.
+func (d *detector) closeDue(s *symbolState, now detectors.Micros, all bool, emit detectors.Emit) {
+	kept := s.episodes[:0]
+	s.deadline = math.MaxInt64
+	for _, e := range s.episodes {
+		if all || now-e.last >= d.gap {
+			d.emitEpisode(e, now, emit)
+			delete(d.episodes, e.k)
+			continue
+		}
+		kept = append(kept, e)
+		s.deadline = min(s.deadline, e.last+d.gap)
+	}
+	clear(s.episodes[len(kept):])
+	s.episodes = kept
+}
+
+func (d *detector) emitEpisode(e *episode, now detectors.Micros, emit detectors.Emit) {
+	var orderIDs, tradeIDs []int64
+	for _, l := range e.layers {
+		for _, or := range l.orders {
+			orderIDs = append(orderIDs, or.id)
+		}
+		orderIDs = append(orderIDs, l.oppOrderID...)
+		tradeIDs = append(tradeIDs, l.tradeIDs...)
+	}
+	b := e.best
+	spread := float64(b.c.lastCancel-b.c.firstCancel) / float64(detectors.Second)
+	emit(detectors.Alert{
+		Symbol: e.k.symbol, Accounts: []string{e.k.account}, TS: now, WindowStart: e.first, WindowEnd: e.last, Score: b.score,
+		Evidence: detectors.Evidence{
+			OrderIDs: uniqueIDs(orderIDs), TradeIDs: uniqueIDs(tradeIDs),
+			Features: map[string]float64{
+				"levels": float64(b.levels), "layer_qty": b.qty, "layer_ratio": b.qty / b.c.typical, "mean_lifetime_s": b.meanLife,
+				"cancel_spread_s": spread, "filled_fraction": b.filled / b.qty, "opposite_qty": b.oppQty, "two_sided_qty": b.twoSided,
+				"typical_qty": b.c.typical, "layers": float64(e.count),
+			},
+		},
+	})
+}
+
+func uniqueIDs(ids []int64) []int64 {
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	out := ids[:0]
+	for i, x := range ids {
+		if i == 0 || x != ids[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// evictOld forgets live orders placed more than order_horizon ago.
+func (d *detector) evictOld(now detectors.Micros) {
+	for d.agesHead < len(d.ages) && d.ages[d.agesHead].placed < now-d.horizon {
+		d.evictHead()
+	}
+	if d.agesHead > 1024 && d.agesHead*2 > len(d.ages) {
+		d.ages = append(d.ages[:0], d.ages[d.agesHead:]...)
+		d.agesHead = 0
+	}
+}
+
+func (d *detector) evictHead() {
+	e := d.ages[d.agesHead]
+	d.agesHead++
+	if s := d.symbols[e.symbol]; s != nil {
+		if or := s.orders[e.orderID]; or != nil && or.placed == e.placed {
+			if a := s.accounts[or.account]; a != nil {
+				a.resting[idx(or.side)] -= or.leaves
+			}
+			d.unrest(s, or)
+		}
+	}
+}
+
+// sweep, every second of a symbol's event time, trims each of its accounts' recent placements
+// and executions to what a cluster can still need — the last max_lifetime+cancel_window+grace
+// seconds, or back to max_lifetime before the first cancel of a pending cluster — and forgets
+// accounts with nothing recent, nothing resting and no open cluster. Per symbol, so that what a
+// symbol's detector state holds depends on that symbol's events only. Deletion only: the map
+// order does not matter.
+func (d *detector) sweep(s *symbolState, now detectors.Micros) {
+	cut := now - d.keep
+	for _, c := range s.pending {
+		cut = min(cut, c.firstCancel-d.maxLife)
+	}
+	for name, a := range s.accounts {
+		i := 0
+		for i < len(a.execs) && a.execs[i].ts < cut {
+			i++
+		}
+		a.execs = append(a.execs[:0], a.execs[i:]...)
+		i = 0
+		for i < len(a.placements) && a.placements[i].ts < cut {
+			i++
+		}
+		a.placements = append(a.placements[:0], a.placements[i:]...)
+		if a.last < cut && a.clusters[0] == nil && a.clusters[1] == nil && a.resting[0] <= 1e-12 && a.resting[1] <= 1e-12 {
+			delete(s.accounts, name)
+		}
+	}
+	s.nextSweep = now + detectors.Second
+}
+
+// Flush judges the pending clusters and closes every open episode at its symbol's last event,
+// symbols in name order.
+func (d *detector) Flush(emit detectors.Emit) {
+	names := make([]string, 0, len(d.symbols))
+	for n := range d.symbols {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	wait := max(d.cancelWindow, d.grace)
+	for _, n := range names {
+		s := d.symbols[n]
+		for _, c := range s.pending {
+			d.judge(s, c, min(c.lastCancel+wait, s.last))
+		}
+		s.pending = nil
+		d.closeDue(s, s.last, true, emit)
+	}
+}

@@ -1,0 +1,433 @@
+// Package quotestuffing is the quote_stuffing detector: bursts of order messages from one account
+// far above its own usual rate, made of fleeting orders (cancelled within a fraction of a second
+// of being placed) that almost never trade: an extreme order-to-trade ratio that floods the feed
+// without any intent to trade.
+//
+// # Definition
+//
+// Messages are an account's order events new, amend and cancel in one symbol (fills, expiries and
+// rejections are the venue's, not the account's); executions are its fill events. A fleeting
+// order is a new order cancelled less than `fleeting` seconds after it was placed. For each
+// account and symbol the detector keeps the messages of the last `window` seconds, and the
+// account's usual message rate: an exponentially decayed count with time constant `baseline`,
+// divided by the weight a constant rate would have accumulated since the symbol's first order
+// event, τ·(1 − exp(−age/τ)) with τ = baseline (at least one window): messages per second,
+// unbiased also in the first minutes of the input, when what came before the replay is unknown. A message triggers when, with it, the window holds at least
+// `min_messages` messages and at least `min_burst_ratio` times what the usual rate would put in
+// a window. Triggers of one account and symbol less than `gap` seconds apart are one episode,
+// which runs from the first message in the window of its first trigger to its last trigger, and
+// is judged at the first order event of the symbol `gap` seconds after its last trigger (or at the
+// end of the input). With peak the largest window count of the episode, expected the usual
+// rate (frozen when the episode starts) times window, and the episode's messages, new orders,
+// fleeting orders and executions:
+//
+//	intensity = 1 − exp(−peak / count_scale)
+//	burst     = 1 − exp(−(peak / max(expected, 1) − 1) / ratio_scale)
+//	fleeting  = fleeting orders / new orders
+//	otr       = 1 − exp(−(messages / (executions + 1)) / otr_scale)
+//	calm      = exp(−drift / drift_scale)
+//	score     = sqrt(intensity · burst · fleeting · otr · calm)
+//
+// where drift is how far, in bp, the mean price of the account's new orders in the window moved
+// from its first trigger to its last.
+//
+// A market maker re-quoting its whole ladder at once (its orders live until its next sweep, and
+// its usual rate is already high) scores low on fleeting and burst; one chasing a violent move
+// (re-quoting every slot at each step of a pump) is fleeting and bursty, but its quotes travel
+// with the price: calm is near 0, where a stuffer's orders stay put; an execution algorithm firing
+// many market orders scores low on otr (every message trades) and fleeting (nothing cancelled).
+// Episodes and scores never depend on min_score, which only filters.
+//
+// The alert's accounts are the account; its window runs from the episode's first to its last
+// trigger; its evidence lists the ids of up to `max_evidence_orders` of the episode's orders
+// (the first ones, from the window of its first trigger) and the features peak_messages, messages, new_orders, fleeting_orders,
+// executions, order_to_trade, usual_rate, burst_ratio and drift_bp.
+//
+// The detector's clock is each symbol's order events: sharding by symbol changes nothing.
+//
+// # State
+//
+// Per account and symbol that sent a message in the last 5·baseline seconds: the window's message
+// times (at most `max_window_messages`, beyond which the window count saturates), counters and the
+// decayed rate, swept every `baseline` seconds, at most `max_accounts` of them (new accounts
+// beyond are ignored until a sweep frees room). The new orders of the last `fleeting` seconds
+// (to recognise fleeting cancels), and the open episodes with at most max_evidence_orders ids.
+package quotestuffing
+
+import (
+	"math"
+	"sort"
+
+	"github.com/fds-dev/fds/detectors"
+)
+
+// Name is the detector's registry name.
+const Name = "quote_stuffing"
+
+func init() {
+	detectors.Register(detectors.Spec{
+		Name:    Name,
+		Type:    detectors.QuoteStuffing,
+		Summary: "bursts of fleeting order messages far above the account's usual rate, with an extreme order-to-trade ratio",
+		Doc: "An account's order messages (new, amend, cancel) in one symbol trigger when the last `window` seconds hold at least " +
+			"min_messages of them and min_burst_ratio times its usual (decayed) rate. Triggers less than `gap` apart are an episode, " +
+			"judged gap after the last: score = sqrt(intensity·burst·fleeting·otr·calm) from the peak window count, its ratio to the usual " +
+			"rate, the share of new orders cancelled within `fleeting` seconds, the messages per execution and how far its quotes moved.",
+		Needs:           []detectors.Kind{detectors.KindOrder},
+		DefaultMinScore: 0.5,
+		Params: []detectors.ParamSpec{
+			{Name: "window", Default: 1, Min: 0.001, Max: 3600, Unit: "s", Doc: "sliding window the message rate is counted over"},
+			{Name: "min_messages", Default: 20, Min: 1, Max: 1e7, Integer: true, Unit: "count", Doc: "messages in a window for a trigger"},
+			{Name: "min_burst_ratio", Default: 3, Min: 1, Max: 1e6, Unit: "ratio", Doc: "window count / what the account's usual rate puts in a window, for a trigger"},
+			{Name: "baseline", Default: 300, Min: 1, Max: 7 * 86400, Unit: "s", Doc: "time constant of the account's usual message rate"},
+			{Name: "gap", Default: 60, Min: 0, Max: 86400, Unit: "s", Doc: "triggers less than this apart are one episode; it is judged this long after its last trigger"},
+			{Name: "fleeting", Default: 0.1, Min: 0, Max: 3600, Unit: "s", Doc: "a new order cancelled within this of placement is fleeting"},
+			{Name: "count_scale", Default: 50, Min: 1, Max: 1e7, Unit: "count", Doc: "peak window count at which the intensity term reaches 1-1/e"},
+			{Name: "ratio_scale", Default: 5, Min: 0.01, Max: 1e6, Unit: "ratio", Doc: "burst ratio above 1 at which the burst term reaches 1-1/e"},
+			{Name: "otr_scale", Default: 10, Min: 0.01, Max: 1e6, Unit: "ratio", Doc: "messages per execution at which the order-to-trade term reaches 1-1/e"},
+			{Name: "drift_scale", Default: 50, Min: 0.01, Max: 1e6, Unit: "bp", Doc: "move of the account's quotes over the episode at which the calm term falls to 1/e"},
+			{Name: "max_window_messages", Default: 100000, Min: 1, Max: 1e8, Integer: true, Unit: "count", Doc: "cap on the message times kept per account's window"},
+			{Name: "max_accounts", Default: 100000, Min: 1, Max: 1e8, Integer: true, Unit: "count", Doc: "cap on the (account, symbol) pairs tracked"},
+			{Name: "max_evidence_orders", Default: 200, Min: 0, Max: 1e6, Integer: true, Unit: "count", Doc: "cap on the order ids listed as an episode's evidence"},
+		},
+		New: newDetector,
+	})
+}
+
+type key struct{ symbol, account string }
+
+// counts are an account's cumulative message counters.
+type counts struct {
+	messages, news, fleeting, executions int64
+}
+
+// stamp is one message in the window: its time, its order, its price (new orders only) and the
+// counters just before it.
+type stamp struct {
+	ts      detectors.Micros
+	orderID int64
+	price   float64
+	before  counts
+}
+
+type account struct {
+	k       key
+	window  []stamp // ring of message times, oldest at head
+	head, n int
+	// priceSum and priced sum the prices of the new orders in the window.
+	priceSum float64
+	priced   int
+	total    counts
+	rate     float64 // decayed message count, time constant baseline
+	rateAt   detectors.Micros
+	last     detectors.Micros
+	ep       *episode
+}
+
+type episode struct {
+	acct        *account
+	first, last detectors.Micros // first and last trigger
+	start       counts           // counters at the first message of the first trigger's window
+	atLast      counts           // counters at the last trigger
+	peak        int
+	expected    float64
+	usualRate   float64
+	orderIDs    []int64
+	// firstPrice and lastPrice are the mean new-order prices of the windows of the first and
+	// last trigger: how far the account's quotes moved during the episode.
+	firstPrice, lastPrice float64
+}
+
+type symbolState struct {
+	open     []*episode // in opening order
+	deadline detectors.Micros
+	first    detectors.Micros // the symbol's first order event
+	last     detectors.Micros
+}
+
+// placed is a new order of the last `fleeting` seconds.
+type placed struct {
+	ts detectors.Micros
+	k  key
+}
+
+type queued struct {
+	ts      detectors.Micros
+	orderID int64
+}
+
+type detector struct {
+	window, baseline, gap, fleeting detectors.Micros
+	minMessages, maxWindow          int
+	maxAccounts, maxEvidence        int
+	minRatio                        float64
+	countScale, ratioScale          float64
+	otrScale, driftScale            float64
+
+	accounts  map[key]*account
+	symbols   map[string]*symbolState
+	recent    map[int64]placed // new orders of the last `fleeting` seconds
+	queue     []queued         // the same, in time order, for eviction
+	queueHead int
+	nextSweep detectors.Micros
+	dropped   int64
+}
+
+func newDetector(p detectors.Params, _ detectors.Env) (detectors.Detector, error) {
+	return &detector{
+		window: p.Duration("window"), baseline: p.Duration("baseline"), gap: p.Duration("gap"),
+		fleeting: p.Duration("fleeting"), minMessages: p.Int("min_messages"), maxWindow: p.Int("max_window_messages"),
+		maxAccounts: p.Int("max_accounts"), maxEvidence: p.Int("max_evidence_orders"), minRatio: p.Get("min_burst_ratio"),
+		countScale: p.Get("count_scale"), ratioScale: p.Get("ratio_scale"), otrScale: p.Get("otr_scale"),
+		driftScale: p.Get("drift_scale"),
+		accounts:   map[key]*account{}, symbols: map[string]*symbolState{}, recent: map[int64]placed{},
+	}, nil
+}
+
+// Score is the episode score (see the package doc).
+func (d *detector) Score(peak int, expected float64, messages, news, fleeting, executions int64, driftBP float64) float64 {
+	intensity := 1 - math.Exp(-float64(peak)/d.countScale)
+	burst := 1 - math.Exp(-math.Max(0, float64(peak)/math.Max(expected, 1)-1)/d.ratioScale)
+	var fl float64
+	if news > 0 {
+		fl = math.Min(1, float64(fleeting)/float64(news))
+	}
+	otr := 1 - math.Exp(-float64(messages)/float64(executions+1)/d.otrScale)
+	calm := math.Exp(-driftBP / d.driftScale)
+	return math.Sqrt(intensity * burst * fl * otr * calm)
+}
+
+func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
+	if ev.Kind != detectors.KindOrder {
+		return // the clock of a symbol is its order events only
+	}
+	if ev.TS >= d.nextSweep {
+		d.sweep(ev.TS)
+	}
+	s := d.symbols[ev.Symbol]
+	if s == nil {
+		s = &symbolState{first: ev.TS}
+		d.symbols[ev.Symbol] = s
+	}
+	s.last = ev.TS
+	if len(s.open) > 0 && ev.TS >= s.deadline {
+		d.closeDue(s, ev.TS, false, emit)
+	}
+	o := &ev.Order
+	if o.Account == "" {
+		return
+	}
+	k := key{ev.Symbol, o.Account}
+	a := d.accounts[k]
+	if a == nil {
+		if len(d.accounts) >= d.maxAccounts {
+			d.dropped++
+			return
+		}
+		a = &account{k: k, window: make([]stamp, 8), rateAt: ev.TS}
+		d.accounts[k] = a
+	}
+	if ev.TS-a.last >= 5*d.baseline && a.ep == nil {
+		// What the sweep forgets counts as forgotten whether or not a sweep ran yet, so that the
+		// sweep's timing (which other symbols' events drive) never changes a score.
+		a.rate, a.rateAt, a.n, a.head, a.priceSum, a.priced = 0, ev.TS, 0, 0, 0, 0
+	}
+	a.last = ev.TS
+	switch o.Event {
+	case detectors.OrderFill:
+		a.total.executions++
+		return
+	case detectors.OrderNew, detectors.OrderAmend, detectors.OrderCancel:
+	default:
+		return
+	}
+	d.forgetOldNews(ev.TS)
+	before := a.total
+	a.total.messages++
+	switch o.Event {
+	case detectors.OrderNew:
+		a.total.news++
+		if d.fleeting > 0 {
+			d.recent[o.OrderID] = placed{ts: ev.TS, k: k}
+			d.queue = append(d.queue, queued{ts: ev.TS, orderID: o.OrderID})
+		}
+	case detectors.OrderCancel:
+		if p, ok := d.recent[o.OrderID]; ok && p.k == k && ev.TS-p.ts < d.fleeting {
+			a.total.fleeting++
+			delete(d.recent, o.OrderID)
+		}
+	}
+	// The usual rate as it was before this message, then the message joins it.
+	decay := math.Exp(-float64(ev.TS-a.rateAt) / float64(d.baseline))
+	usual := a.rate * decay
+	a.rate, a.rateAt = usual+1, ev.TS
+	tau := float64(d.baseline) / float64(detectors.Second)
+	weight := math.Max(tau*(1-math.Exp(-float64(ev.TS-s.first)/float64(d.baseline))), float64(d.window)/float64(detectors.Second))
+	usualPerSecond := usual / weight
+	// Slide the window and add the message.
+	for a.n > 0 && (a.window[a.head].ts <= ev.TS-d.window || a.n >= d.maxWindow) {
+		a.dropOldest() // out of the window, or beyond the cap (the count saturates)
+	}
+	if a.n == len(a.window) {
+		a.grow()
+	}
+	price := 0.0
+	if o.Event == detectors.OrderNew && o.Price > 0 && !math.IsInf(o.Price, 0) {
+		price = o.Price
+		a.priceSum += price
+		a.priced++
+	}
+	a.window[(a.head+a.n)%len(a.window)] = stamp{ts: ev.TS, orderID: o.OrderID, price: price, before: before}
+	a.n++
+	expected := usualPerSecond * float64(d.window) / float64(detectors.Second)
+	if a.n >= d.minMessages && float64(a.n) >= d.minRatio*expected {
+		// A trigger. (An episode whose gap is over was closed above, at this very event.)
+		e := a.ep
+		if e == nil {
+			e = &episode{acct: a, first: ev.TS, start: a.window[a.head].before, expected: expected, usualRate: usualPerSecond}
+			// Evidence starts with the orders of the window that triggered (the last one is
+			// added below).
+			for i := 0; i < a.n-1 && len(e.orderIDs) < d.maxEvidence; i++ {
+				if id := a.window[(a.head+i)%len(a.window)].orderID; len(e.orderIDs) == 0 || e.orderIDs[len(e.orderIDs)-1] != id {
+					e.orderIDs = append(e.orderIDs, id)
+				}
+			}
+			a.ep = e
+			if len(s.open) == 0 {
+				s.deadline = math.MaxInt64
+			}
+			s.open = append(s.open, e)
+		}
+		e.last = ev.TS
+		e.atLast = a.total
+		e.peak = max(e.peak, a.n)
+		if a.priced > 0 {
+			e.lastPrice = a.priceSum / float64(a.priced)
+			if e.firstPrice == 0 {
+				e.firstPrice = e.lastPrice
+			}
+		}
+		s.deadline = min(s.deadline, e.last+d.gap)
+	}
+	if e := a.ep; e != nil && len(e.orderIDs) < d.maxEvidence && (len(e.orderIDs) == 0 || e.orderIDs[len(e.orderIDs)-1] != o.OrderID) {
+		e.orderIDs = append(e.orderIDs, o.OrderID)
+	}
+}
+
+func (a *account) dropOldest() {
+	if p := a.window[a.head].price; p > 0 {
+		a.priceSum -= p
+		a.priced--
+		if a.priced == 0 {
+			a.priceSum = 0 // no drift of rounding errors across quiet spells
+		}
+	}
+	a.head = (a.head + 1) % len(a.window)
+	a.n--
+}
+
+func (a *account) grow() {
+	w := make([]stamp, 2*len(a.window))
+	for i := 0; i < a.n; i++ {
+		w[i] = a.window[(a.head+i)%len(a.window)]
+	}
+	a.window, a.head = w, 0
+}
+
+// forgetOldNews drops new orders older than `fleeting`: their cancel is no longer fleeting.
+func (d *detector) forgetOldNews(now detectors.Micros) {
+	for d.queueHead < len(d.queue) && now-d.queue[d.queueHead].ts >= d.fleeting {
+		q := d.queue[d.queueHead]
+		if p, ok := d.recent[q.orderID]; ok && p.ts == q.ts {
+			delete(d.recent, q.orderID)
+		}
+		d.queueHead++
+	}
+	// Compact once the dead head dominates, so memory follows the live entries.
+	if d.queueHead > 1024 && d.queueHead*2 > len(d.queue) {
+		d.queue = append(d.queue[:0], d.queue[d.queueHead:]...)
+		d.queueHead = 0
+	}
+}
+
+// closeDue judges the symbol's episodes whose gap is over (all of them at the end of the input)
+// at now, in opening order, and recomputes the symbol's deadline.
+func (d *detector) closeDue(s *symbolState, now detectors.Micros, all bool, emit detectors.Emit) {
+	kept := s.open[:0]
+	s.deadline = math.MaxInt64
+	for _, e := range s.open {
+		if all || now-e.last >= d.gap {
+			d.judge(e, now, emit)
+			continue
+		}
+		kept = append(kept, e)
+		s.deadline = min(s.deadline, e.last+d.gap)
+	}
+	clear(s.open[len(kept):])
+	s.open = kept
+}
+
+func (d *detector) judge(e *episode, now detectors.Micros, emit detectors.Emit) {
+	e.acct.ep = nil
+	c := counts{
+		messages: e.atLast.messages - e.start.messages, news: e.atLast.news - e.start.news,
+		fleeting: e.atLast.fleeting - e.start.fleeting, executions: e.atLast.executions - e.start.executions,
+	}
+	otr := float64(c.messages) / float64(c.executions+1)
+	var drift float64
+	if e.firstPrice > 0 {
+		drift = math.Abs(e.lastPrice-e.firstPrice) / e.firstPrice * 1e4
+	}
+	emit(detectors.Alert{
+		Symbol: e.acct.k.symbol, Accounts: []string{e.acct.k.account}, TS: now, WindowStart: e.first, WindowEnd: e.last,
+		Score: d.Score(e.peak, e.expected, c.messages, c.news, c.fleeting, c.executions, drift),
+		Evidence: detectors.Evidence{
+			OrderIDs: uniqueIDs(e.orderIDs),
+			Features: map[string]float64{
+				"peak_messages": float64(e.peak), "messages": float64(c.messages), "new_orders": float64(c.news),
+				"fleeting_orders": float64(c.fleeting), "executions": float64(c.executions), "order_to_trade": otr,
+				"usual_rate": e.usualRate, "burst_ratio": float64(e.peak) / math.Max(e.expected, 1), "drift_bp": drift,
+			},
+		},
+	})
+}
+
+func uniqueIDs(ids []int64) []int64 {
+	out := append([]int64(nil), ids...)
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	n := 0
+	for i, x := range out {
+		if i == 0 || x != out[i-1] {
+			out[n] = x
+			n++
+		}
+	}
+	return out[:n]
+}
+
+// sweep forgets accounts idle for 5 time constants of the usual rate (under 1% of it left) and
+// without an open episode, every `baseline` seconds of event time. Deletion only: the iteration
+// order does not matter.
+func (d *detector) sweep(now detectors.Micros) {
+	for k, a := range d.accounts {
+		if a.ep == nil && a.last < now-5*d.baseline {
+			delete(d.accounts, k)
+		}
+	}
+	d.nextSweep = now + d.baseline
+}
+
+// Flush judges every open episode at its symbol's last order event, symbols in name order.
+func (d *detector) Flush(emit detectors.Emit) {
+	names := make([]string, 0, len(d.symbols))
+	for n, s := range d.symbols {
+		if len(s.open) > 0 {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		s := d.symbols[n]
+		d.closeDue(s, s.last, true, emit)
+	}
+}

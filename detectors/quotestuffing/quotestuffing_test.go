@@ -1,0 +1,78 @@
+package quotestuffing
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/fds-dev/fds/detectors"
+	"github.com/fds-dev/fds/detectors/scripttest"
+)
+
+func TestScripts(t *testing.T) { scripttest.RunDir(t, "testdata") }
+
+func build(t *testing.T, values map[string]float64) *detector {
+	t.Helper()
+	s, ok := detectors.Lookup(Name)
+	if !ok {
+		t.Fatal("not registered")
+	}
+	p, err := s.Resolve(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := newDetector(p, detectors.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.(*detector)
+}
+
+// TestStateIsBounded sends orders of many accounts, one burst each, and checks that idle accounts
+// are forgotten, that max_accounts caps them in between, that a window never holds more than
+// max_window_messages and that the fleeting bookkeeping follows the orders of the last `fleeting`.
+func TestStateIsBounded(t *testing.T) {
+	d := build(t, map[string]float64{"baseline": 100, "max_accounts": 100, "max_window_messages": 50, "gap": 1})
+	ev := detectors.Event{Symbol: "X", Kind: detectors.KindOrder}
+	alerts := 0
+	emit := func(detectors.Alert) { alerts++ }
+	// The symbol's first order, long before: a burst at the very start of an input cannot be told
+	// from the account's usual rate (the weight of its history is a window at most).
+	ev.Order = detectors.Order{Account: "m", OrderID: 1, Event: detectors.OrderNew, Side: detectors.Sell, Type: detectors.Limit, Price: 101, Qty: 1, LeavesQty: 1}
+	d.OnEvent(&ev, emit)
+	start := 1000 * detectors.Second
+	id := int64(1)
+	for i := 0; i < 2000; i++ {
+		acct := fmt.Sprintf("a%04d", i)
+		for k := 0; k < 80; k++ { // 80 orders in 0.8 s, each cancelled 1 ms later
+			id++
+			ev.TS = start + int64(i)*detectors.Second + int64(k)*10*detectors.Millisecond
+			ev.Order = detectors.Order{Account: acct, OrderID: id, Event: detectors.OrderNew, Side: detectors.Buy, Type: detectors.Limit, Price: 99, Qty: 1, LeavesQty: 1}
+			d.OnEvent(&ev, emit)
+			ev.TS += detectors.Millisecond
+			ev.Order.Event, ev.Order.LeavesQty = detectors.OrderCancel, 0
+			d.OnEvent(&ev, emit)
+		}
+		if len(d.accounts) > 100 {
+			t.Fatalf("%d accounts tracked, cap 100", len(d.accounts))
+		}
+		for _, a := range d.accounts {
+			if a.n > 50 || len(a.window) > 128 {
+				t.Fatalf("window of %d messages (ring %d), cap 50", a.n, len(a.window))
+			}
+		}
+		if len(d.recent) > 2 || len(d.queue)-d.queueHead > 200 {
+			t.Fatalf("%d fleeting candidates, %d queued", len(d.recent), len(d.queue)-d.queueHead)
+		}
+	}
+	d.Flush(emit)
+	// Each account bursts once, a second after the previous one, with gap=1 s: one episode each,
+	// judged two accounts later (or by Flush). Accounts are forgotten 5·baseline = 500 s after
+	// their last order, so about 500 would be tracked at once: the cap of 100 drops the others,
+	// every message of theirs ignored.
+	if d.dropped == 0 {
+		t.Fatalf("no account dropped: the cap was not exercised")
+	}
+	if alerts == 0 || alerts > 2000 {
+		t.Errorf("%d alerts", alerts)
+	}
+}
