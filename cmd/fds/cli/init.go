@@ -141,6 +141,9 @@ func writeFileAtomic(path string, data []byte) error {
 	tmp := f.Name()
 	_, err = f.Write(data)
 	if err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
 		err = f.Chmod(0o644)
 	}
 	if cerr := f.Close(); err == nil {
@@ -337,6 +340,6 @@ const sampleReadme = "# Detector work with fds\n\n" +
 	"fds backtest --data data/demo --config runs/tune/tuned.yaml --out runs/tuned\n" +
 	"fds test tests/\n" +
 	"fds baseline --run runs/latest --out baseline                  # commit baseline/: CI compares with it\n" +
-	"fds regress --baseline baseline --candidate runs/tuned\n" +
+	"fds regress --baseline baseline --candidate runs/latest         # the gate: exit 3 when a figure regresses\n" +
 	"```\n\n" +
 	"`fds COMMAND --help` explains each command with examples.\n"
