@@ -568,12 +568,14 @@ func (d *detector) sweep(s *symbolState, now detectors.Micros) {
 		for i < len(a.execs) && a.execs[i].ts < cut {
 			i++
 		}
-		a.execs = append(a.execs[:0], a.execs[i:]...)
+		// Re-slicing drops the head without moving the rest (a copy every sweep cost more than
+		// the rest of the detector); append reallocates, live part only, once the array is full.
+		a.execs = a.execs[i:]
 		i = 0
 		for i < len(a.placements) && a.placements[i].ts < cut {
 			i++
 		}
-		a.placements = append(a.placements[:0], a.placements[i:]...)
+		a.placements = a.placements[i:]
 		if a.last < cut && a.clusters[0] == nil && a.clusters[1] == nil && a.resting[0] <= 1e-12 && a.resting[1] <= 1e-12 {
 			delete(s.accounts, name)
 		}
