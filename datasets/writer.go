@@ -77,6 +77,10 @@ func (s *parquetSink) commit() error {
 		err = s.bw.Flush()
 	}
 	if err == nil {
+		// On disk before the rename: a crash never leaves a named but empty file.
+		err = s.f.Sync()
+	}
+	if err == nil {
 		err = s.f.Chmod(0o644)
 	}
 	if cerr := s.f.Close(); err == nil {

@@ -63,6 +63,9 @@ func writeAtomic(path string, write func(io.Writer) error) (err error) {
 	if err = write(f); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
 	if err = f.Chmod(0o644); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

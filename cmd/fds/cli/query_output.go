@@ -56,6 +56,9 @@ func writeOutput(app *App, path string, write func(io.Writer) error) (err error)
 	if err = bw.Flush(); err != nil {
 		return fmt.Errorf("--output %s: %w", path, err)
 	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("--output %s: %w", path, err)
+	}
 	if err = f.Chmod(0o644); err != nil {
 		return fmt.Errorf("--output %s: %w", path, err)
 	}

@@ -386,3 +386,30 @@ func TestSpecialNamesAndSQLInjection(t *testing.T) {
 		t.Fatalf("query of the sorted copy: %q", stdout)
 	}
 }
+
+// TestProfilesAreWrittenWhole: --cpuprofile and --memprofile land under their names only when
+// complete, also after a failed command, and leave no temporary file.
+func TestProfilesAreWrittenWhole(t *testing.T) {
+	dir := t.TempDir()
+	cpu, mem := filepath.Join(dir, "cpu 'x'.prof"), filepath.Join(dir, "mem.prof")
+	code, _, _ := fds(t, "--cpuprofile", cpu, "--memprofile", mem, "backtest", "--data", filepath.Join(dir, "none"), "--out", filepath.Join(dir, "run"))
+	if code != ExitError {
+		t.Fatalf("exit %d", code)
+	}
+	if st, err := os.Stat(cpu); err != nil || st.Size() == 0 {
+		t.Fatalf("cpu profile after a failed command: %v", err)
+	}
+	if st, err := os.Stat(mem); err != nil || st.Size() == 0 {
+		t.Fatalf("heap profile after a failed command: %v", err)
+	}
+	os.Remove(mem)
+	if code, _, stderr := fds(t, "--memprofile", mem, "detectors", "list"); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if st, err := os.Stat(mem); err != nil || st.Size() == 0 {
+		t.Fatalf("heap profile: %v", err)
+	}
+	if left := listAll(t, dir); len(left) != 2 {
+		t.Fatalf("files left: %v, want the two profiles alone", left)
+	}
+}

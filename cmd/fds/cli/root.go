@@ -147,6 +147,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := NewRoot(app)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	if err != nil && app.cpuFile != nil {
+		// A failed command skips the post-run hook: stop and keep its profile all the same.
+		app.stopProfiles()
+	}
 	if err != nil {
 		if isUnknownCommand(err) {
 			err = &UsageError{Err: err}
