@@ -147,7 +147,6 @@ const (
 	mmHalfSpreadBP       = 1.5
 	mmLevelGapBP         = 2.0
 	markInterval         = detectors.Second
-	fundingInterval      = 8 * detectors.Hour
 	eventsPerActivitySec = 117.0 // measured: events per second of market per unit of activity (default preset)
 	episodeMarginSeconds = 30
 )

@@ -200,6 +200,9 @@ func (g *Generator) planEpisodes(r *rand.Rand) {
 	g.planCataloguePart1(hours)
 	// Pumps and their look-alikes, likewise from a stream of their own (episodes_pump.go).
 	g.planPumps(hours)
+	// The catalogue's part 2 likewise, last: it keeps clear of the pumps' price swings
+	// (episodes_part2.go).
+	g.planCataloguePart2(hours)
 }
 
 func secs(x float64) detectors.Micros { return detectors.Micros(x * float64(detectors.Second)) }

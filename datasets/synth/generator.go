@@ -22,6 +22,9 @@ type Summary struct {
 	Trades   int64
 	Marks    int64
 	Accounts int
+
+	// Liquidations counts rows of the liquidations table (each also an order and its trades).
+	Liquidations int64
 	// Incidents counts labelled episodes by type; LookAlikes counts unlabelled look-alike episodes
 	// by kind.
 	Incidents  map[detectors.IncidentType]int
@@ -50,6 +53,12 @@ type Generator struct {
 	// referrals are (referrer, referred) accounts: the referred account's Referrer is set to the
 	// referrer's id once ids are assigned.
 	referrals [][2]int32
+
+	// p2, m2 and pl2: funding, impact, leverage and the episodes of the catalogue's second part
+	// (market_part2.go, episodes_part2.go).
+	p2  part2Preset
+	m2  market2
+	pl2 plan2
 
 	nextOrderID, nextTradeID int64
 	ev                       detectors.Event
@@ -89,6 +98,8 @@ type symState struct {
 	rateTrend    float64
 	lastFunding  float64
 	fundingKnown bool
+	impact       float64 // log price impact of recent taker flow on the perpetual (market_part2.go)
+	lastTrade    int64   // ticks of the last trade, 0 before the first
 }
 
 // New prepares a market: it checks the config, creates the accounts and plans the episodes.
@@ -127,7 +138,7 @@ func New(cfg Config) (*Generator, error) {
 		}
 	}
 	g := &Generator{
-		cfg: cfg, p: p, start: cfg.Start.UnixMicro(),
+		cfg: cfg, p: p, p2: part2PresetFor(p.name), start: cfg.Start.UnixMicro(),
 		rng:         rand.New(rand.NewPCG(cfg.Seed, 0x5eed0f5e7)),
 		nextOrderID: 1, nextTradeID: 1,
 	}
@@ -216,6 +227,7 @@ func (g *Generator) Run(sink func(*detectors.Event) error) (Summary, error) {
 		g.push(g.start+g.expDelay(s.rateMM), actRequote, s.idx, 0, 0)
 		g.push(g.start+g.expDelay(s.rateNoise), actNoise, s.idx, 0, 0)
 		g.push(g.start+g.expDelay(s.rateTrend), actTrend, s.idx, 0, 0)
+		g.startMarket2(s)
 	}
 	for i, ep := range g.eps {
 		for j := range ep.steps {
@@ -358,6 +370,8 @@ func (g *Generator) do(a action) {
 	case actStep:
 		ep := g.eps[a.ep]
 		ep.steps[a.step].do(g, ep, s, a.t)
+	default:
+		g.doMarket2(a, s)
 	}
 }
 
@@ -377,6 +391,7 @@ func (g *Generator) updateFair(s *symState, t detectors.Micros) {
 	const theta, sd = 1.0 / 600, 3e-4
 	decay := math.Exp(-theta * dt)
 	s.prem = s.prem*decay + sd*math.Sqrt(1-decay*decay)*g.rng.NormFloat64()
+	g.decayImpact(s, dt)
 }
 
 func (s *symState) ticks(price float64) int64 { return int64(math.Round(price * s.pricePow)) }
@@ -420,17 +435,17 @@ func (g *Generator) trendSide(s *symState) detectors.Side {
 func (g *Generator) mark(s *symState, t detectors.Micros) {
 	s.fairRing[s.ringN%len(s.fairRing)] = s.fair
 	s.ringN++
-	s.premSum += s.prem
+	markTicks, index := g.markAndIndex(s)
+	s.premSum += s.price(markTicks)/index - 1
 	s.premN++
 	ev := g.event(s, t, detectors.KindMark)
-	index := s.fair / (1 + s.prem)
 	ev.Mark = detectors.Mark{
-		MarkPrice: s.price(s.ticks(s.fair)), IndexPrice: math.Round(index*s.pricePow*100) / (s.pricePow * 100),
+		MarkPrice: s.price(markTicks), IndexPrice: index,
 		OpenInterest: s.qty(s.baseOI + s.oi), HasOpenInterest: true,
 	}
-	// Funding settles every 8 hours of UTC: the rate is the period's mean premium plus the
-	// interest component, clamped as venues do.
-	if t%fundingInterval == 0 {
+	// Funding settles every preset interval of UTC: the rate is the period's mean premium plus
+	// the interest component, clamped as venues do.
+	if g.isSettlement(t) {
 		rate := 1e-4
 		if s.premN > 0 {
 			rate += s.premSum / float64(s.premN)
@@ -441,6 +456,7 @@ func (g *Generator) mark(s *symState, t detectors.Micros) {
 	}
 	g.send()
 	g.sum.Marks++
+	g.checkLiquidations(s, t, markTicks)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -467,6 +483,7 @@ func (g *Generator) orderEvent(s *symState, t detectors.Micros, acct int32, id i
 	ev.Order = detectors.Order{
 		Account: g.accts[acct].AccountID, OrderID: id, Event: e, Side: side, Type: typ,
 		Price: s.price(priceTicks), Qty: s.qty(qtyLots), LeavesQty: s.qty(leavesLots), PostOnly: postOnly,
+		ReduceOnly: g.m2.forced && typ == detectors.Market, // a liquidation order
 	}
 	g.send()
 	g.sum.Orders++
@@ -530,6 +547,7 @@ func (g *Generator) marketOrder(s *symState, t detectors.Micros, acct int32, sid
 		leaves -= q
 		g.orderEvent(s, t, m.acct, m.id, detectors.OrderFill, m.side, detectors.Limit, m.price, q, m.leaves, true)
 		g.orderEvent(s, t, acct, id, detectors.OrderFill, side, detectors.Market, m.price, q, leaves, false)
+		g.onFill(s, side, m.price, q)
 		ev := g.event(s, t, detectors.KindTrade)
 		ev.Trade = detectors.Trade{
 			TradeID: g.nextTradeID, Price: s.price(m.price), Qty: s.qty(q), TakerSide: side,

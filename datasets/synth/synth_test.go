@@ -47,7 +47,7 @@ func TestConfigErrors(t *testing.T) {
 // TestMarketIsConsistent checks the invariants every consumer relies on, on the small preset.
 func TestMarketIsConsistent(t *testing.T) {
 	g, evs, sum := collect(t, Config{Seed: 7, Preset: "small"})
-	if sum.Events != int64(len(evs)) || sum.Orders+sum.Trades+sum.Marks != sum.Events {
+	if sum.Events != int64(len(evs)) || sum.Orders+sum.Trades+sum.Marks+sum.Liquidations != sum.Events {
 		t.Fatalf("summary counts %+v vs %d events", sum, len(evs))
 	}
 	accounts := g.AccountMap()
@@ -139,8 +139,8 @@ func TestMarketIsConsistent(t *testing.T) {
 			if ev.Mark.MarkPrice <= 0 || ev.Mark.IndexPrice <= 0 || !ev.Mark.HasOpenInterest || ev.Mark.OpenInterest <= 0 {
 				t.Fatalf("mark %+v", ev.Mark)
 			}
-			// Funding settles at 00:00, 08:00 and 16:00 UTC only.
-			if ev.Mark.HasFunding != (ev.TS%(8*detectors.Hour) == 0) {
+			// Funding settles at multiples of the preset's interval only.
+			if ev.Mark.HasFunding != (ev.TS%g.p2.fundingInterval == 0) {
 				t.Fatalf("mark at %d: HasFunding %v", ev.TS, ev.Mark.HasFunding)
 			}
 		}
@@ -280,15 +280,16 @@ func TestSymbolsAndStart(t *testing.T) {
 		}
 	}
 	// 07:59 + the market's duration crosses 08:00 only if it lasts a minute; the small preset's
-	// 30k events over two symbols last longer (30000 / (117 · 0.95) ≈ 270 s).
+	// 30k events over two symbols last longer (30000 / (117 · 0.95) ≈ 270 s), and it settles
+	// every 3 minutes: 08:00 and 08:03.
 	funding := 0
 	for i := range evs {
 		if evs[i].Kind == detectors.KindMark && evs[i].Mark.HasFunding {
 			funding++
 		}
 	}
-	if funding != 2 {
-		t.Errorf("%d funding marks, want 2 (one per symbol at 08:00)", funding)
+	if funding != 4 {
+		t.Errorf("%d funding marks, want 4 (one per symbol at 08:00 and 08:03)", funding)
 	}
 }
 
@@ -305,7 +306,7 @@ func TestGenerateIsDeterministic(t *testing.T) {
 		}
 		sums = append(sums, sum)
 	}
-	for _, table := range []string{"orders", "trades", "marks", "accounts", "labels"} {
+	for _, table := range []string{"orders", "trades", "marks", "liquidations", "accounts", "labels"} {
 		a, errA := os.ReadFile(filepath.Join(dirs[0], table+".parquet"))
 		b, errB := os.ReadFile(filepath.Join(dirs[1], table+".parquet"))
 		if errA != nil || errB != nil {
@@ -316,8 +317,8 @@ func TestGenerateIsDeterministic(t *testing.T) {
 		}
 	}
 	entries, _ := os.ReadDir(dirs[0])
-	if len(entries) != 5 {
-		t.Errorf("folder holds %d entries, want the 5 tables (no temp files)", len(entries))
+	if len(entries) != 6 {
+		t.Errorf("folder holds %d entries, want the 6 tables (no temp files)", len(entries))
 	}
 	ds, err := datasets.Open(dirs[0])
 	if err != nil {

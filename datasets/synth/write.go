@@ -26,7 +26,7 @@ func GenerateContext(ctx context.Context, cfg Config, outDir string) (Summary, e
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return Summary{}, err
 	}
-	tables := []string{datasets.TableOrders, datasets.TableTrades, datasets.TableMarks}
+	tables := []string{datasets.TableOrders, datasets.TableTrades, datasets.TableMarks, datasets.TableLiquidations}
 	writers := map[detectors.Kind]*datasets.EventWriter{}
 	abort := func() {
 		for _, w := range writers {

@@ -3,7 +3,10 @@
 package all
 
 import (
+	_ "github.com/fds-dev/fds/detectors/funding"       // funding_manipulation
 	_ "github.com/fds-dev/fds/detectors/layering"      // layering
+	_ "github.com/fds-dev/fds/detectors/liqhunt"       // liquidation_hunt
+	_ "github.com/fds-dev/fds/detectors/momentum"      // momentum_ignition
 	_ "github.com/fds-dev/fds/detectors/pumpdump"      // pump_and_dump
 	_ "github.com/fds-dev/fds/detectors/quotestuffing" // quote_stuffing
 	_ "github.com/fds-dev/fds/detectors/spoofing"      // spoofing

@@ -159,6 +159,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			err = fmt.Errorf("%w: %v", context.Canceled, err)
 		}
 		msg := strings.ReplaceAll(err.Error(), "\n", " ")
+		if m, ok := describeWriteFailure(err); ok {
+			msg = m
+		}
 		if errors.Is(err, context.Canceled) {
 			msg = "interrupted: " + strings.TrimPrefix(msg, "context canceled: ")
 		}
