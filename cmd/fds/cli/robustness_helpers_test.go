@@ -128,6 +128,7 @@ type tradeRows struct {
 	nulls   map[string][]int
 	drop    []string
 	replace map[string]col
+	extra   []col
 	unit    arrow.TimeUnit
 }
 
@@ -172,7 +173,7 @@ func (r *tradeRows) write(t testing.TB, path string) {
 		}
 		out = append(out, c)
 	}
-	writeColumns(t, path, out...)
+	writeColumns(t, path, append(out, r.extra...)...)
 }
 
 func containsString(list []string, v string) bool {
