@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/fds-dev/fds/backtest"
 	"github.com/fds-dev/fds/datasets"
 	"github.com/fds-dev/fds/detectors"
 )
@@ -32,6 +33,7 @@ func runDecode(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("decode", flag.ContinueOnError)
 	data := fs.String("data", "", "dataset folder")
 	tables := fs.String("tables", "", "comma-separated event tables (default: those the registered detectors need)")
+	merge := fs.Bool("merge", false, "instead of bare Arrow batches, decode canonical events (with the backtest's value checks) and merge the tables in event-time order, each table decoded ahead in a goroutine: a backtest without detectors")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -48,6 +50,16 @@ func runDecode(args []string, stdout io.Writer) error {
 	}
 	res := decodeResult{}
 	t0, c0 := time.Now(), cpuTime()
+	if *merge {
+		n, err := mergeOnly(ds, names)
+		if err != nil {
+			return err
+		}
+		res.Rows = n
+		res.Tables = names
+		res.WallS, res.CPUS = time.Since(t0).Seconds(), (cpuTime() - c0).Seconds()
+		return json.NewEncoder(stdout).Encode(res)
+	}
 	for _, table := range names {
 		if !ds.Has(table) {
 			continue
@@ -118,6 +130,45 @@ func bareDecode(path string) (int64, error) {
 		return rows, fmt.Errorf("%s: %w", path, err)
 	}
 	return rows, nil
+}
+
+// mergeOnly replays the tables through the backtest's merger with no detector and returns the
+// events merged.
+func mergeOnly(ds *datasets.Dataset, tables []string) (int64, error) {
+	m := backtest.NewMerger()
+	var readers []*datasets.EventReader
+	defer func() {
+		for _, r := range readers {
+			r.Close()
+		}
+	}()
+	for _, table := range tables {
+		if !ds.Has(table) {
+			continue
+		}
+		kind, _ := datasets.KindOfTable(table)
+		r, err := ds.OpenEventsWith(table, datasets.ReadOptions{Check: true, Reject: true})
+		if err != nil {
+			return 0, err
+		}
+		readers = append(readers, r)
+		if err := m.Add(table, kind, r); err != nil {
+			return 0, err
+		}
+	}
+	stop := m.Prefetch()
+	defer stop()
+	var n int64
+	for {
+		ev, err := m.Next()
+		if err != nil {
+			return n, err
+		}
+		if ev == nil {
+			return n, nil
+		}
+		n++
+	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {
