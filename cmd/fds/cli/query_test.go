@@ -73,7 +73,7 @@ func testQueryListsEveryView(t *testing.T, data, run string) {
 	for _, v := range views {
 		names = append(names, v.Name)
 	}
-	if got := strings.Join(names, ","); got != "orders,trades,marks,accounts,labels,incidents,alerts,matches,metrics" {
+	if got := strings.Join(names, ","); got != "orders,trades,marks,liquidations,accounts,labels,incidents,alerts,matches,metrics" {
 		t.Errorf("views %s", got)
 	}
 }
