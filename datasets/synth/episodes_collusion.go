@@ -78,44 +78,105 @@ func (g *Generator) planCollusion(r *rand.Rand, t0 detectors.Micros, sym int32) 
 			takerMul = uniform(r, 1.1, 1.5)
 		}
 		delay := secs(uniform(r, k.collDelayMin, k.collDelayMax))
-		var order struct {
-			id   int64
-			lots int64
-		}
 		ep.steps = append(ep.steps, step{t: t, do: func(g *Generator, ep *episode, s *symState, t detectors.Micros) {
-			bid, okB := s.book.best(detectors.Buy)
-			ask, okA := s.book.best(detectors.Sell)
-			if !okB || !okA || ask-bid < 2 {
-				return // no room inside the spread: this one does not happen
-			}
-			price := bid + 1 + g.rng.Int64N(ask-bid-1)
-			if transfer {
-				// b buys at the bottom of the spread and sells at its top.
-				price = bid + 1
-				if bSide == detectors.Sell {
-					price = ask - 1
-				}
-			}
-			if o := g.placeLimit(s, t, maker, makerSide, price, sizeInLots(s, mul)); o != nil {
-				order.id, order.lots = o.id, o.qty
-				ep.mark(t)
-			}
-		}})
-		ep.steps = append(ep.steps, step{t: t + delay, do: func(g *Generator, ep *episode, s *symState, t detectors.Micros) {
-			if order.id == 0 {
-				return
-			}
-			lots := max(1, int64(math.Round(float64(order.lots)*takerMul)))
-			if g.marketOrder(s, t, taker, -makerSide, lots, true) > 0 {
-				ep.mark(t)
-			}
-			g.cancel(s, t, order.id) // what someone else did not take first
+			g.matchedTrade(ep, s, t, maker, taker, makerSide, bSide, transfer, sizeInLots(s, mul), takerMul, delay, 0)
 		}})
 		t += delay + secs(uniform(r, k.collGapMin, k.collGapMax))
 	}
 	genuineTrades(r, ep, ep.accts, n*k.collOther, t0, t, math.Log(k.collSize))
 	sortSteps(ep)
 	return ep
+}
+
+// matchedTrade rests the maker's order inside the spread (at the edge that favours b when the
+// episode moves money) and schedules the partner's order of the same size (times takerMul) delay
+// later. When the spread is one tick (a thin book is often locked) it retries 200 ms later, for
+// up to 20 s. tries counts the retries: units for a locked book, thousands for a sniped order.
+func (g *Generator) matchedTrade(ep *episode, s *symState, t detectors.Micros, maker, taker int32, makerSide, bSide detectors.Side,
+	transfer bool, lots int64, takerMul float64, delay detectors.Micros, tries int) {
+	bid, okB := s.book.best(detectors.Buy)
+	ask, okA := s.book.best(detectors.Sell)
+	if !okB || !okA || ask-bid < 2 {
+		if tries%1000 < 100 {
+			g.stepLater(ep, t+200*detectors.Millisecond, func(g *Generator, ep *episode, s *symState, t detectors.Micros) {
+				g.matchedTrade(ep, s, t, maker, taker, makerSide, bSide, transfer, lots, takerMul, delay, tries+1)
+			})
+		}
+		return
+	}
+	price := bid + 1 + g.rng.Int64N(ask-bid-1)
+	if transfer {
+		// b buys at the bottom of the spread and sells at its top.
+		price = bid + 1
+		if bSide == detectors.Sell {
+			price = ask - 1
+		}
+	}
+	o := g.placeLimit(s, t, maker, makerSide, price, lots)
+	if o == nil {
+		return
+	}
+	ep.mark(t)
+	id, qty, px := o.id, o.qty, o.price
+	g.stepLater(ep, t+delay, func(g *Generator, ep *episode, s *symState, t detectors.Micros) {
+		// The partner takes the order with a limit order at its price, immediate or cancel: if
+		// someone else took it first, little or nothing trades, and the pair tries again a
+		// second or two later (a few times).
+		if g.limitIOC(s, t, taker, -makerSide, px, max(1, int64(math.Round(float64(qty)*takerMul)))) > 0 {
+			ep.mark(t)
+		} else if tries < 1000 {
+			g.stepLater(ep, t+secs(1+g.rng.Float64()), func(g *Generator, ep *episode, s *symState, t detectors.Micros) {
+				g.matchedTrade(ep, s, t, maker, taker, makerSide, bSide, transfer, lots, takerMul, delay, tries+1000)
+			})
+		}
+		g.cancel(s, t, id) // what was not taken
+	})
+}
+
+// stepLater adds a step to a running episode and schedules it at t.
+func (g *Generator) stepLater(ep *episode, t detectors.Micros, do func(g *Generator, ep *episode, s *symState, t detectors.Micros)) {
+	ep.steps = append(ep.steps, step{t: t, do: do})
+	g.push(t, actStep, ep.sym, g.epIndex(ep), int32(len(ep.steps)-1))
+}
+
+// limitIOC sends a limit order of lots at priceTicks, immediate or cancel: it trades against the
+// opposite side at that price or better, best first, and the rest expires. It returns the lots
+// filled.
+func (g *Generator) limitIOC(s *symState, t detectors.Micros, acct int32, side detectors.Side, priceTicks, lots int64) int64 {
+	if lots <= 0 || priceTicks <= 0 {
+		return 0
+	}
+	id := g.nextOrderID
+	g.nextOrderID++
+	g.orderEvent(s, t, acct, id, detectors.OrderNew, side, detectors.Limit, priceTicks, lots, lots, false)
+	leaves := lots
+	opp := s.book.side(-side)
+	for leaves > 0 && len(*opp) > 0 && !ahead(side, (*opp)[0].price, priceTicks) {
+		m := (*opp)[0]
+		q := min(leaves, m.leaves)
+		m.leaves -= q
+		leaves -= q
+		g.orderEvent(s, t, m.acct, m.id, detectors.OrderFill, m.side, detectors.Limit, m.price, q, m.leaves, true)
+		g.orderEvent(s, t, acct, id, detectors.OrderFill, side, detectors.Limit, m.price, q, leaves, false)
+		ev := g.event(s, t, detectors.KindTrade)
+		ev.Trade = detectors.Trade{
+			TradeID: g.nextTradeID, Price: s.price(m.price), Qty: s.qty(q), TakerSide: side,
+			MakerAccount: g.accts[m.acct].AccountID, TakerAccount: g.accts[acct].AccountID,
+			MakerOrderID: m.id, TakerOrderID: id,
+		}
+		g.nextTradeID++
+		g.send()
+		g.sum.Trades++
+		g.move(s, acct, int64(side)*q)
+		g.move(s, m.acct, -int64(side)*q)
+		if m.leaves == 0 {
+			s.book.remove(m)
+		}
+	}
+	if leaves > 0 {
+		g.orderEvent(s, t, acct, id, detectors.OrderExpire, side, detectors.Limit, priceTicks, lots, 0, false)
+	}
+	return lots - leaves
 }
 
 // planPersistent: an honest whale rests a big order at the touch and one honest taker fills part

@@ -51,7 +51,7 @@ func (g *Generator) planFrontRun(r *rand.Rand, t0 detectors.Micros, sym int32) *
 				ep.mark(t)
 			}
 		}})
-		t += lead + unwind + secs(uniform(r, 10, 60))
+		t += lead + unwind + secs(uniform(r, k.frGapMin, k.frGapMax))
 	}
 	return ep
 }

@@ -64,6 +64,7 @@ type part1 struct {
 	frLeadMin, frLeadMax            float64
 	frUnwindMin, frUnwindMax        float64
 	frUnwindFrac                    float64
+	frGapMin, frGapMax              float64 // seconds between one unwind and the next front-run
 	repriceSweepsMin, repriceSweeps int
 }
 
@@ -73,14 +74,14 @@ func part1Of(name string) part1 {
 		persistent: 10, sniper: 10, ladder: 10, sidePull: 0, twoSided: 0,
 		reprice: 10, busyTaker: 10, bigTaker: 15, chaser: 10, scalper: 0,
 		linkedRTMin: 2, linkedRTMax: 5, linkedSize: 1, linkedJitter: 0,
-		collTradesMin: 4, collTradesMax: 10, collGapMin: 10, collGapMax: 60, collDelayMin: 0.05, collDelayMax: 1.5,
+		collTradesMin: 4, collTradesMax: 10, collGapMin: 10, collGapMax: 60, collDelayMin: 0.02, collDelayMax: 0.4,
 		collSize: 1, collExact: 1, collOther: 0,
 		layerCyclesMin: 1, layerCyclesMax: 3, layerLevelsMin: 3, layerLevelsMax: 5,
 		layerSizeMin: 1, layerSizeMax: 3, layerLifeMin: 2, layerLifeMax: 8, layerOppMin: 1, layerOppMax: 3,
 		stuffBurstsMin: 1, stuffBurstsMax: 3, stuffMsgsMin: 150, stuffMsgsMax: 400, stuffSecMin: 0.5, stuffSecMax: 2,
 		stuffLifeMin: 1, stuffLifeMax: 30, stuffTrades: 0,
 		frOrdersMin: 2, frOrdersMax: 4, frVictimMin: 8, frVictimMax: 20, frSizeMin: 1, frSizeMax: 3,
-		frLeadMin: 0.3, frLeadMax: 3, frUnwindMin: 2, frUnwindMax: 20, frUnwindFrac: 1,
+		frLeadMin: 0.3, frLeadMax: 3, frUnwindMin: 2, frUnwindMax: 20, frUnwindFrac: 1, frGapMin: 10, frGapMax: 60,
 		repriceSweepsMin: 2, repriceSweeps: 3,
 	}
 	switch name {
@@ -89,8 +90,8 @@ func part1Of(name string) part1 {
 		p.persistent, p.sniper, p.ladder, p.sidePull, p.twoSided = 20, 20, 20, 15, 15
 		p.reprice, p.busyTaker, p.bigTaker, p.chaser, p.scalper = 20, 20, 25, 15, 15
 		p.linkedRTMin, p.linkedRTMax, p.linkedSize, p.linkedJitter = 2, 3, 0.6, 0.15
-		p.collTradesMin, p.collTradesMax, p.collGapMin, p.collGapMax = 3, 6, 20, 120
-		p.collDelayMin, p.collDelayMax, p.collSize, p.collExact, p.collOther = 0.3, 5, 0.6, 0.7, 1
+		p.collTradesMin, p.collTradesMax, p.collGapMin, p.collGapMax = 4, 7, 20, 90
+		p.collDelayMin, p.collDelayMax, p.collSize, p.collExact, p.collOther = 0.1, 1, 0.6, 0.7, 1
 		p.layerCyclesMin, p.layerCyclesMax, p.layerLevelsMin, p.layerLevelsMax = 1, 2, 3, 4
 		p.layerSizeMin, p.layerSizeMax, p.layerLifeMin, p.layerLifeMax = 0.8, 1.8, 3, 10
 		p.layerOppMin, p.layerOppMax = 0.6, 1.5
@@ -105,6 +106,9 @@ func part1Of(name string) part1 {
 		p := base
 		p.linkedWash, p.collusion, p.layering, p.stuffing, p.frontRun = 20, 40, 40, 40, 40
 		p.persistent, p.sniper, p.ladder, p.reprice, p.busyTaker, p.bigTaker, p.chaser = 20, 20, 20, 20, 20, 30, 20
+		// The small market lasts minutes: shorter episodes, so that they fit.
+		p.collTradesMin, p.collTradesMax, p.collGapMin, p.collGapMax = 3, 6, 3, 15
+		p.frOrdersMin, p.frOrdersMax, p.frUnwindMin, p.frUnwindMax, p.frGapMin, p.frGapMax = 2, 3, 2, 10, 5, 20
 		return p
 	}
 	return base

@@ -82,7 +82,7 @@ func TestMinScoreOnlyFilters(t *testing.T) {
 		t.Logf("%-22s %4d alerts at min_score 0", spec.Name, len(all))
 	}
 	// The property is only tested where thresholds cut through the alerts.
-	if withAlerts < 2 || split < 4 {
+	if withAlerts < 5 || split < 10 {
 		t.Fatalf("only %d detectors raised alerts and %d thresholds split them: the market does not exercise the property", withAlerts, split)
 	}
 }

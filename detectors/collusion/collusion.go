@@ -1,0 +1,458 @@
+// Package collusion is the collusion detector: matched trading between two distinct, unrelated
+// accounts — one rests an order and the other takes it within seconds with an order of exactly
+// the same size, again and again, the pair trading mostly with each other. Prices (often inside a
+// thin book's spread) can move money from one to the other: the detector reports the transfer.
+//
+// # Definition
+//
+// A bilateral trade is a trade between two accounts that are neither the same account, nor of
+// one owner_group, nor linked by a shared ip_hash, device_hash or referrer, nor one the other's
+// referrer (those are wash_trade's). It is matched when the maker's order was placed at most
+// `match_window` seconds before the trade, with a weight for how closely the taker's order
+// matches the maker order's quantity (both as placed): 1 when equal (within a relative 1e-9),
+// exp(−|ln(taker qty / maker qty)| / size_tolerance) otherwise. The bilateral trades of one pair in one
+// symbol form an episode while they come less than `gap` seconds apart; it is judged once, at the
+// symbol's first event at least `gap` seconds after its last trade (or at the end of the input),
+// or when it has lasted `max_episode` seconds. With n its trades, m the sum of their match weights and
+// concentration the pair's notional over the larger of the two accounts' notional in the symbol
+// (all decayed exponentially with time constant `window`, at the last trade):
+//
+//	count = 1 − exp(−(n − 1) / count_scale)        (a single trade is no pattern)
+//	match = m / n
+//	score = sqrt(count · match) · concentration^concentration_exponent
+//
+// A market maker and a retail taker trade again and again, but the taker's orders rarely have
+// the quote's size and the maker trades with everyone (concentration near 0); a taker
+// filling one whale's order many times has a concentrated pair but no matched trade; an
+// arbitrageur taking fresh quotes at once for their exact size matches, but with a new
+// counterparty each time (n = 1). Episodes and scores never depend on min_score, which only
+// filters.
+//
+// PnL transfer is evidence, not score: against the last mark price before each trade, the
+// second account's gain is side·(mark − price)·qty (side +1 when it buys); transfer is the sum,
+// transfer_bp the sum over the notional in bp, transfer_consistency |sum| / sum of |gains| (1 when
+// every trade moved money the same way). Every taker pays the spread to its maker, so a transfer
+// alone means nothing; once trading is matched it is what the pair achieved.
+//
+// The alert's accounts are the pair; its window runs from the first to the last trade; its
+// evidence lists the trades' ids and both orders' ids, and the features trades, matched,
+// matched_fraction, concentration, notional, mean_match_delay_s, transfer, transfer_bp and
+// transfer_consistency.
+//
+// The detector's clock is each symbol's events: sharding by symbol changes nothing.
+//
+// # State
+//
+// The new orders of the last `match_window` seconds (placement time and quantity), the last mark
+// per symbol, per account and symbol that traded in the last 5·window seconds a decayed notional
+// (at most `max_accounts`), and the open episodes (at most `max_pairs`, each with at most
+// `max_episode_trades` trades as evidence). Swept every `window` seconds of each symbol's time.
+package collusion
+
+import (
+	"math"
+	"sort"
+
+	"github.com/fds-dev/fds/detectors"
+)
+
+// Name is the detector's registry name.
+const Name = "collusion"
+
+func init() {
+	detectors.Register(detectors.Spec{
+		Name:    Name,
+		Type:    detectors.Collusion,
+		Summary: "matched trading between two unrelated accounts: one rests an order, the other takes it within seconds at the same size, again and again",
+		Doc: "Bilateral trades of two unrelated accounts (not one owner, not sharing an ip, device or referrer) are matched when the maker's order " +
+			"was placed at most match_window before and the taker's order has its exact size. A pair's trades less than `gap` apart are an episode, " +
+			"judged gap after the last: sqrt((1-exp(-(n-1)/count_scale))·m/n)·concentration^concentration_exponent, concentration being the " +
+			"pair's share of the larger account's decayed notional. PnL transfer against the mark is reported as evidence.",
+		Needs:           []detectors.Kind{detectors.KindMark, detectors.KindOrder, detectors.KindTrade},
+		NeedsAccounts:   true,
+		DefaultMinScore: 0.5,
+		Params: []detectors.ParamSpec{
+			{Name: "match_window", Default: 10, Min: 0, Max: 3600, Unit: "s", Doc: "a trade is matched when the maker's order was placed at most this long before it (and the sizes are equal)"},
+			{Name: "gap", Default: 180, Min: 1, Max: 86400, Unit: "s", Doc: "a pair's trades less than this apart are one episode; it is judged this long after its last trade"},
+			{Name: "max_episode", Default: 3600, Min: 1, Max: 7 * 86400, Unit: "s", Doc: "an episode lasting this long is judged and a new one starts"},
+			{Name: "window", Default: 600, Min: 1, Max: 7 * 86400, Unit: "s", Doc: "time constant of the decayed notional the concentration is computed from"},
+			{Name: "size_tolerance", Default: 0.25, Min: 0.001, Max: 100, Unit: "ratio", Doc: "a matched trade whose taker order is e^x times the maker order's size weighs exp(-|x|/size_tolerance)"},
+			{Name: "count_scale", Default: 2, Min: 0.1, Max: 1000, Unit: "count", Doc: "repeated trades (beyond the first) at which the count term reaches 1-1/e"},
+			{Name: "concentration_exponent", Default: 0.25, Min: 0, Max: 10, Unit: "ratio", Doc: "weight of the pair's concentration in the score (0: ignore it)"},
+			{Name: "max_accounts", Default: 1000000, Min: 1, Max: 1e9, Integer: true, Unit: "count", Doc: "cap on the (account, symbol) notionals tracked"},
+			{Name: "max_pairs", Default: 100000, Min: 1, Max: 1e8, Integer: true, Unit: "count", Doc: "cap on the open pair episodes"},
+			{Name: "max_episode_trades", Default: 1000, Min: 1, Max: 1e6, Integer: true, Unit: "count", Doc: "cap on the trades kept as an episode's evidence"},
+		},
+		New: newDetector,
+	})
+}
+
+type account struct {
+	group, ip, device, referrer string
+}
+
+type placed struct {
+	ts      detectors.Micros
+	qty     float64
+	account string
+}
+
+type queued struct {
+	ts      detectors.Micros
+	orderID int64
+}
+
+type flow struct {
+	notional float64
+	last     detectors.Micros
+}
+
+type pairKey struct{ symbol, a, b string } // a < b
+
+type trade struct {
+	tradeID, makerOrderID, takerOrderID int64
+}
+
+type episode struct {
+	k                  pairKey
+	first, last        detectors.Micros
+	n                  int
+	m                  float64 // matched trades, each weighted by how closely the sizes match
+	notional, pairFlow float64
+	flowAt             detectors.Micros
+	concentration      float64
+	delaySum           float64
+	transfer, absGain  float64
+	transferNotional   float64
+	trades             []trade
+}
+
+type symbolState struct {
+	name      string
+	mark      float64
+	last      detectors.Micros
+	flows     map[string]*flow
+	open      []*episode
+	deadline  detectors.Micros
+	nextSweep detectors.Micros
+}
+
+type detector struct {
+	matchWindow, gap, maxEpisode, window detectors.Micros
+	countScale, concExp, sizeTolerance   float64
+	maxAccounts, maxPairs, maxTrades     int
+
+	accounts map[string]account
+	symbols  map[string]*symbolState
+	recent   map[int64]placed
+	queue    []queued
+	head     int
+	episodes map[pairKey]*episode
+	nFlows   int
+	dropped  int64
+}
+
+func newDetector(p detectors.Params, env detectors.Env) (detectors.Detector, error) {
+	d := &detector{
+		matchWindow: p.Duration("match_window"), gap: p.Duration("gap"), maxEpisode: p.Duration("max_episode"), window: p.Duration("window"),
+		countScale: p.Get("count_scale"), concExp: p.Get("concentration_exponent"), sizeTolerance: p.Get("size_tolerance"),
+		maxAccounts: p.Int("max_accounts"), maxPairs: p.Int("max_pairs"), maxTrades: p.Int("max_episode_trades"),
+		accounts: map[string]account{}, symbols: map[string]*symbolState{}, recent: map[int64]placed{}, episodes: map[pairKey]*episode{},
+	}
+	for id, a := range env.Accounts {
+		d.accounts[id] = account{group: a.OwnerGroup, ip: a.IPHash, device: a.DeviceHash, referrer: a.Referrer}
+	}
+	return d, nil
+}
+
+// related reports whether two accounts are one owner or linked (wash_trade's ground, not
+// collusion's).
+func (d *detector) related(a, b string) bool {
+	if a == b {
+		return true
+	}
+	x, y := d.accounts[a], d.accounts[b]
+	same := func(p, q string) bool { return p != "" && p == q }
+	return same(x.group, y.group) || same(x.ip, y.ip) || same(x.device, y.device) || same(x.referrer, y.referrer) ||
+		x.referrer == b || y.referrer == a
+}
+
+// SizeMatch is how closely a taker order's quantity matches the maker order's: 1 when equal,
+// exp(−|ln(taker/maker)| / size_tolerance) otherwise.
+func (d *detector) SizeMatch(makerQty, takerQty float64) float64 {
+	if math.Abs(makerQty-takerQty) <= 1e-9*math.Max(makerQty, takerQty) {
+		return 1
+	}
+	return math.Exp(-math.Abs(math.Log(takerQty/makerQty)) / d.sizeTolerance)
+}
+
+// Score is the episode score of n bilateral trades, m of them matched (a sum of size-match
+// weights), with the pair's concentration (see the package doc).
+func (d *detector) Score(n int, m, concentration float64) float64 {
+	if n <= 0 {
+		return 0
+	}
+	count := 1 - math.Exp(-float64(n-1)/d.countScale)
+	return math.Sqrt(count*math.Min(1, m/float64(n))) * math.Pow(math.Max(0, math.Min(1, concentration)), d.concExp)
+}
+
+func (d *detector) symbol(name string) *symbolState {
+	s := d.symbols[name]
+	if s == nil {
+		s = &symbolState{name: name, flows: map[string]*flow{}}
+		d.symbols[name] = s
+	}
+	return s
+}
+
+func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
+	switch ev.Kind {
+	case detectors.KindMark, detectors.KindOrder, detectors.KindTrade:
+	default:
+		return
+	}
+	s := d.symbol(ev.Symbol)
+	s.last = ev.TS
+	if len(s.open) > 0 && ev.TS >= s.deadline {
+		d.closeDue(s, ev.TS, false, emit)
+	}
+	if ev.TS >= s.nextSweep {
+		d.sweep(s, ev.TS)
+	}
+	d.forgetOld(ev.TS)
+	switch ev.Kind {
+	case detectors.KindMark:
+		if p := ev.Mark.MarkPrice; p > 0 && !math.IsInf(p, 0) {
+			s.mark = p
+		}
+	case detectors.KindOrder:
+		o := &ev.Order
+		if o.Event == detectors.OrderNew && o.Account != "" && o.Qty > 0 && !math.IsInf(o.Qty, 0) {
+			d.recent[o.OrderID] = placed{ts: ev.TS, qty: o.Qty, account: o.Account}
+			d.queue = append(d.queue, queued{ts: ev.TS, orderID: o.OrderID})
+		}
+	case detectors.KindTrade:
+		d.onTrade(ev, s, emit)
+	}
+}
+
+// forgetOld drops the new orders placed more than match_window ago. A lookup checks the age
+// itself, so when this runs never changes a result.
+func (d *detector) forgetOld(now detectors.Micros) {
+	for d.head < len(d.queue) && now-d.queue[d.head].ts > d.matchWindow {
+		q := d.queue[d.head]
+		if p, ok := d.recent[q.orderID]; ok && p.ts == q.ts {
+			delete(d.recent, q.orderID)
+		}
+		d.head++
+	}
+	if d.head > 1024 && d.head*2 > len(d.queue) {
+		d.queue = append(d.queue[:0], d.queue[d.head:]...)
+		d.head = 0
+	}
+}
+
+// addFlow decays an account's notional in the symbol to now and adds a trade's; nil when the
+// account cannot be tracked (max_accounts reached).
+func (d *detector) addFlow(s *symbolState, acct string, now detectors.Micros, notional float64) *flow {
+	f := s.flows[acct]
+	if f == nil {
+		if d.nFlows >= d.maxAccounts {
+			return nil
+		}
+		f = &flow{last: now}
+		s.flows[acct] = f
+		d.nFlows++
+	}
+	f.notional = decayed(f.notional, f.last, now, d.window) + notional
+	f.last = now
+	return f
+}
+
+// decayed returns x, last updated at from, decayed to now with time constant tau; after five
+// time constants (under 1% left) it is 0, whether or not a sweep forgot it yet.
+func decayed(x float64, from, now, tau detectors.Micros) float64 {
+	if now-from >= 5*tau {
+		return 0
+	}
+	if now > from {
+		return x * math.Exp(-float64(now-from)/float64(tau))
+	}
+	return x
+}
+
+func (d *detector) onTrade(ev *detectors.Event, s *symbolState, emit detectors.Emit) {
+	t := &ev.Trade
+	notional := math.Abs(t.Price * t.Qty)
+	if t.MakerAccount == "" || t.TakerAccount == "" || !(notional > 0) || math.IsInf(notional, 0) {
+		return
+	}
+	fm := d.addFlow(s, t.MakerAccount, ev.TS, notional)
+	ft := d.addFlow(s, t.TakerAccount, ev.TS, notional)
+	if d.related(t.MakerAccount, t.TakerAccount) {
+		return
+	}
+	a, b := t.MakerAccount, t.TakerAccount
+	if b < a {
+		a, b = b, a
+	}
+	k := pairKey{ev.Symbol, a, b}
+	e := d.episodes[k]
+	if e != nil && ev.TS-e.first >= d.maxEpisode {
+		d.closeOne(s, e, ev.TS, emit)
+		e = nil
+	}
+	if e == nil {
+		if len(d.episodes) >= d.maxPairs {
+			d.dropped++
+			return
+		}
+		e = &episode{k: k, first: ev.TS, flowAt: ev.TS}
+		d.episodes[k] = e
+		if len(s.open) == 0 {
+			s.deadline = math.MaxInt64
+		}
+		s.open = append(s.open, e)
+	}
+	e.last = ev.TS
+	e.n++
+	e.notional += notional
+	e.pairFlow = decayed(e.pairFlow, e.flowAt, ev.TS, d.window) + notional
+	e.flowAt = ev.TS
+	e.concentration = 1
+	if fm != nil && ft != nil {
+		e.concentration = math.Min(1, e.pairFlow/math.Max(fm.notional, ft.notional))
+	}
+	mk, okM := d.recent[t.MakerOrderID]
+	tk, okT := d.recent[t.TakerOrderID]
+	if okM && okT && mk.account == t.MakerAccount && tk.account == t.TakerAccount && ev.TS-mk.ts <= d.matchWindow {
+		w := d.SizeMatch(mk.qty, tk.qty)
+		e.m += w
+		e.delaySum += w * float64(ev.TS-mk.ts) / float64(detectors.Second)
+	}
+	if s.mark > 0 {
+		// b's gain against the mark: it bought below (or sold above) the mark.
+		side := float64(t.TakerSide) // the taker's side
+		if t.TakerAccount != b {
+			side = -side
+		}
+		gain := side * (s.mark - t.Price) * t.Qty
+		e.transfer += gain
+		e.absGain += math.Abs(gain)
+		e.transferNotional += notional
+	}
+	if len(e.trades) < d.maxTrades {
+		e.trades = append(e.trades, trade{tradeID: t.TradeID, makerOrderID: t.MakerOrderID, takerOrderID: t.TakerOrderID})
+	}
+	s.deadline = min(s.deadline, e.last+d.gap)
+}
+
+// closeDue judges the symbol's episodes whose gap is over (all of them at the end of the input)
+// at now, in opening order, and recomputes the symbol's deadline.
+func (d *detector) closeDue(s *symbolState, now detectors.Micros, all bool, emit detectors.Emit) {
+	kept := s.open[:0]
+	s.deadline = math.MaxInt64
+	for _, e := range s.open {
+		if all || now-e.last >= d.gap {
+			d.judge(e, now, emit)
+			continue
+		}
+		kept = append(kept, e)
+		s.deadline = min(s.deadline, e.last+d.gap)
+	}
+	clear(s.open[len(kept):])
+	s.open = kept
+}
+
+// closeOne judges one episode before its gap is over (max_episode reached).
+func (d *detector) closeOne(s *symbolState, e *episode, now detectors.Micros, emit detectors.Emit) {
+	d.judge(e, now, emit)
+	kept := s.open[:0]
+	s.deadline = math.MaxInt64
+	for _, x := range s.open {
+		if x != e {
+			kept = append(kept, x)
+			s.deadline = min(s.deadline, x.last+d.gap)
+		}
+	}
+	clear(s.open[len(kept):])
+	s.open = kept
+}
+
+func (d *detector) judge(e *episode, now detectors.Micros, emit detectors.Emit) {
+	delete(d.episodes, e.k)
+	var delay, bp, consistency float64
+	if e.m > 0 {
+		delay = e.delaySum / e.m
+	}
+	if e.transferNotional > 0 {
+		bp = e.transfer / e.transferNotional * 1e4
+	}
+	if e.absGain > 0 {
+		consistency = math.Abs(e.transfer) / e.absGain
+	}
+	a := detectors.Alert{
+		Symbol: e.k.symbol, Accounts: []string{e.k.a, e.k.b}, TS: now, WindowStart: e.first, WindowEnd: e.last,
+		Score: d.Score(e.n, e.m, e.concentration),
+		Evidence: detectors.Evidence{Features: map[string]float64{
+			"trades": float64(e.n), "matched": e.m, "matched_fraction": e.m / float64(e.n),
+			"concentration": e.concentration, "notional": e.notional, "mean_match_delay_s": delay,
+			"transfer": e.transfer, "transfer_bp": bp, "transfer_consistency": consistency,
+		}},
+	}
+	for _, tr := range e.trades {
+		a.Evidence.TradeIDs = append(a.Evidence.TradeIDs, tr.tradeID)
+		for _, id := range []int64{tr.makerOrderID, tr.takerOrderID} {
+			if id != 0 {
+				a.Evidence.OrderIDs = append(a.Evidence.OrderIDs, id)
+			}
+		}
+	}
+	a.Evidence.TradeIDs = uniqueIDs(a.Evidence.TradeIDs)
+	a.Evidence.OrderIDs = uniqueIDs(a.Evidence.OrderIDs)
+	if consistency > 0.9 && e.m > 0 {
+		a.Evidence.Note = "the matched trades moved money one way: " + e.k.b + " gained what " + e.k.a + " lost, against the mark"
+		if e.transfer < 0 {
+			a.Evidence.Note = "the matched trades moved money one way: " + e.k.a + " gained what " + e.k.b + " lost, against the mark"
+		}
+	}
+	emit(a)
+}
+
+func uniqueIDs(ids []int64) []int64 {
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	out := ids[:0]
+	for i, x := range ids {
+		if i == 0 || x != ids[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// sweep forgets the symbol's account notionals idle for five time constants, every `window`
+// seconds of the symbol's time. Deletion only: the map order does not matter.
+func (d *detector) sweep(s *symbolState, now detectors.Micros) {
+	for acct, f := range s.flows {
+		if now-f.last >= 5*d.window {
+			delete(s.flows, acct)
+			d.nFlows--
+		}
+	}
+	s.nextSweep = now + d.window
+}
+
+// Flush judges every open episode at its symbol's last event, symbols in name order.
+func (d *detector) Flush(emit detectors.Emit) {
+	names := make([]string, 0, len(d.symbols))
+	for n, s := range d.symbols {
+		if len(s.open) > 0 {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		s := d.symbols[n]
+		d.closeDue(s, s.last, true, emit)
+	}
+}
