@@ -353,32 +353,74 @@ func (d *detector) score(name string, s *symbol, st settlement, now detectors.Mi
 		}
 		return keys[i].side < keys[j].side
 	})
+	// One pass over the window for every account that pushed: its trading in the activity
+	// window, its net trades after T − pre_window and after T (to take its current position back
+	// to those times) and what it traded after T, by side.
+	type tally struct {
+		volume, afterP, afterT float64
+		backBuy, backSell      float64
+		lastBuy, lastSell      detectors.Micros
+	}
+	tallies := map[string]*tally{}
 	for _, k := range keys {
 		p := pushes[k]
 		p.accounts = uniqueStrings(p.accounts)
-		in := map[string]bool{}
 		for _, a := range p.accounts {
-			in[a] = true
+			if tallies[a] == nil {
+				tallies[a] = &tally{}
+			}
 		}
-		// Positions: each account's position after its last trade at or before a time (the
-		// tracker's current position when it has not traded since).
-		var posT, pos0 float64
-		for _, a := range p.accounts {
-			posT += d.positionAt(name, s, a, T)
-			pos0 += d.positionAt(name, s, a, T-d.pre)
+	}
+	for i := s.head; i < len(s.trades); i++ {
+		t := &s.trades[i]
+		if t.taker == t.maker {
+			continue
 		}
-		// Activity before T and the trade back after it.
-		for i := s.head; i < len(s.trades); i++ {
-			t := &s.trades[i]
-			if t.ts > T+d.post || t.taker == t.maker {
+		for _, leg := range [2]struct {
+			account string
+			side    detectors.Side
+		}{{t.taker, t.side}, {t.maker, -t.side}} {
+			c := tallies[leg.account]
+			if c == nil {
 				continue
 			}
-			if t.ts > T-d.activity && t.ts <= T && (in[t.taker] || in[t.maker]) {
-				p.volume += t.qty
+			signed := float64(leg.side) * t.qty
+			if t.ts > T-d.activity && t.ts <= T {
+				c.volume += t.qty
 			}
-			if t.ts > T && ((in[t.taker] && t.side == -p.side) || (in[t.maker] && t.side == p.side)) {
-				p.back += t.qty
-				p.lastBack = t.ts
+			if t.ts > T-d.pre {
+				c.afterP += signed
+			}
+			if t.ts > T {
+				c.afterT += signed
+				if t.ts <= T+d.post {
+					if leg.side == detectors.Buy {
+						c.backBuy += t.qty
+						c.lastBuy = t.ts
+					} else {
+						c.backSell += t.qty
+						c.lastSell = t.ts
+					}
+				}
+			}
+		}
+	}
+	for _, k := range keys {
+		p := pushes[k]
+		// Positions at T and when P opened: the current ones less what was traded since.
+		var posT, pos0 float64
+		for _, a := range p.accounts {
+			c := tallies[a]
+			now := d.tracker.Position(name, a)
+			posT += now - c.afterT
+			pos0 += now - c.afterP
+			p.volume += c.volume
+			if p.side == detectors.Buy {
+				p.back += c.backSell
+				p.lastBack = max(p.lastBack, c.lastSell)
+			} else {
+				p.back += c.backBuy
+				p.lastBack = max(p.lastBack, c.lastBuy)
 			}
 		}
 		// The premium's move over the owner's own push: from just before its first push trade to T.
@@ -438,29 +480,6 @@ func (d *detector) markImpact(s *symbol, p *push) float64 {
 		}
 	}
 	return sum
-}
-
-// positionAt returns an account's position right after its last trade at or before t: from the
-// window's trades, or the tracker's current position when it has not traded since t.
-func (d *detector) positionAt(name string, s *symbol, account string, t detectors.Micros) float64 {
-	pos := d.tracker.Position(name, account)
-	// Walk back over the account's trades after t, undoing them.
-	for i := len(s.trades) - 1; i >= s.head; i-- {
-		tr := &s.trades[i]
-		if tr.ts <= t {
-			break
-		}
-		if tr.taker == tr.maker {
-			continue
-		}
-		if tr.taker == account {
-			pos -= float64(tr.side) * tr.qty
-		}
-		if tr.maker == account {
-			pos += float64(tr.side) * tr.qty
-		}
-	}
-	return pos
 }
 
 func uniqueStrings(xs []string) []string {

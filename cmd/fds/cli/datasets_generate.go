@@ -101,8 +101,8 @@ func runGenerate(ctx context.Context, app *App, opts generateOptions) error {
 			}
 		}
 	}
-	fmt.Fprintf(app.Stdout, "generated %s: %d events (%d orders, %d trades, %d marks), %d accounts, symbols %s, %s to %s\n",
-		opts.Out, sum.Events, sum.Orders, sum.Trades, sum.Marks, sum.Accounts, strings.Join(sum.Symbols, ","),
+	fmt.Fprintf(app.Stdout, "generated %s: %d events (%d orders, %d trades, %d marks, %d liquidations), %d accounts, symbols %s, %s to %s\n",
+		opts.Out, sum.Events, sum.Orders, sum.Trades, sum.Marks, sum.Liquidations, sum.Accounts, strings.Join(sum.Symbols, ","),
 		time.UnixMicro(sum.Start).UTC().Format(time.RFC3339), time.UnixMicro(sum.End).UTC().Format(time.RFC3339))
 	fmt.Fprintf(app.Stdout, "labelled incidents: %s\n", strings.Join(inc, ", "))
 	app.Infof("generated in %.1fs", time.Since(t0).Seconds())
