@@ -42,6 +42,9 @@ type episode struct {
 	// void says the labelled pattern did not happen after all (the market filled every spoof
 	// order before its cancel): the episode is not labelled.
 	void bool
+	// crossed counts the trades crossOwn made (a wash episode whose spread stayed one tick wide
+	// for all but one of its trades is no burst: not labelled).
+	crossed int
 }
 
 // mark records that the episode did something at t.
@@ -301,6 +304,7 @@ func (g *Generator) crossOwn(ep *episode, s *symState, t detectors.Micros, maker
 	if o := g.placeLimit(s, t, maker, makerSide, price, lots); o != nil {
 		g.marketOrder(s, t, taker, -makerSide, lots, false)
 		ep.mark(t)
+		ep.crossed++
 	}
 }
 
@@ -384,6 +388,12 @@ func (g *Generator) planSpoof(r *rand.Rand, t0 detectors.Micros, sym int32) *epi
 			if o := s.book.byID[spoofID]; o != nil {
 				if best, _ := s.book.best(spoofSide); best == o.price {
 					g.cancel(s, t, spoofID)
+					// Pulled by the spoofer, not filled by the market: still a spoof, unless the
+					// market had taken more than a quarter of it.
+					if 4*o.leaves >= 3*o.qty {
+						ep.mark(t)
+						spoofed = true
+					}
 				}
 			}
 			if g.marketOrder(s, t, spoofer, realSide, min(g.uniformLots(s, oppLo, oppHi), lotsAhead(s, realSide, spoofer)), true) > 0 {
@@ -530,7 +540,7 @@ func (g *Generator) finishLabels() {
 	}
 	var recs []rec
 	for _, ep := range g.eps {
-		if !ep.happen || ep.void {
+		if !ep.happen || ep.void || (ep.kind == epWash && ep.crossed < 2) {
 			continue
 		}
 		if ep.label == "" {
