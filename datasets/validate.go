@@ -2,7 +2,6 @@ package datasets
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -466,6 +465,3 @@ func (v *Validation) validateLabels(ds *Dataset, known map[string]bool) TableChe
 	}
 	return tc
 }
-
-// ErrInvalid is returned (wrapped) by commands that refuse a dataset with fatal problems.
-var ErrInvalid = errors.New("dataset has fatal problems")

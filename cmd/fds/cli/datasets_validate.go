@@ -132,11 +132,10 @@ func runDatasetsValidate(ctx context.Context, app *App, opts datasetsValidateOpt
 		app.Infof("fds: wrote %s (sorted by ts: %s)", opts.Fix, orNone(sorted))
 	}
 	if v.Fatal() {
-		classes, rows := 0, int64(0)
+		classes := 0
 		for _, p := range v.Problems {
 			if p.Severity == datasets.SeverityFatal {
 				classes++
-				rows += p.Count
 			}
 		}
 		return fmt.Errorf("dataset %s: %d fatal problem class%s: fds backtest --strict would fail", opts.Dir, classes, pluralES(classes))
@@ -201,7 +200,7 @@ func writeValidation(w io.Writer, v *datasets.Validation) error {
 		}
 		table := p.Table
 		if table == "" {
-			table = "dataset"
+			table = "-" // a problem of the whole dataset
 		}
 		count := ""
 		if p.Count > 0 {
