@@ -134,8 +134,8 @@ type liquidation struct {
 }
 
 type symbol struct {
-	index   float64 // the last mark's index price, 0 before the first
-	lastRel float64 // the last trade's price relative to the index when it traded
+	index   float64  // the last mark's index price, 0 before the first
+	lastRel float64  // the last trade's price relative to the index when it traded
 	open    []*burst // at most one per account, in opening order
 	waiting []*burst // closed bursts by deadline (non-decreasing: deadline = last + window)
 	byAcct  map[string][]*burst
