@@ -110,7 +110,9 @@ type resting struct {
 }
 
 type book struct {
-	orders     map[int64]*resting
+	// orders holds values, not pointers: one heap object per resting order cost more than
+	// the rest of the detector's bookkeeping (allocation, collection, page faults).
+	orders     map[int64]resting
 	logTypical float64
 	seen       int
 	// lastEvent is the ts of the symbol's last order or trade: the symbol's clock.
@@ -161,7 +163,7 @@ type episode struct {
 
 type ageEntry struct {
 	placed  detectors.Micros
-	symbol  string
+	book    *book // books are never dropped: the pointer saves a lookup by symbol per eviction
 	orderID int64
 }
 
@@ -207,7 +209,7 @@ func newDetector(p detectors.Params, _ detectors.Env) (detectors.Detector, error
 func (d *detector) bookOf(symbol string) *book {
 	b := d.books[symbol]
 	if b == nil {
-		b = &book{orders: map[int64]*resting{}}
+		b = &book{orders: map[int64]resting{}}
 		d.books[symbol] = b
 	}
 	return b
@@ -260,10 +262,12 @@ func (d *detector) onOrder(ev *detectors.Event, b *book) {
 			d.rest(ev.Symbol, b, o, ev.TS)
 		}
 	case detectors.OrderAmend:
-		if r := b.orders[o.OrderID]; r != nil {
+		if r, ok := b.orders[o.OrderID]; ok {
 			r.price, r.leaves = o.Price, o.LeavesQty
 			if r.leaves <= 0 {
 				d.unrest(b, o.OrderID)
+			} else {
+				b.orders[o.OrderID] = r
 			}
 		} else if rests && o.LeavesQty > 0 {
 			d.rest(ev.Symbol, b, o, ev.TS)
@@ -272,10 +276,12 @@ func (d *detector) onOrder(ev *detectors.Event, b *book) {
 			c.qty, c.price = math.Max(c.qty, o.Qty), o.Price
 		}
 	case detectors.OrderFill:
-		if r := b.orders[o.OrderID]; r != nil {
+		if r, ok := b.orders[o.OrderID]; ok {
 			r.leaves = o.LeavesQty
 			if r.leaves <= 0 {
 				d.unrest(b, o.OrderID)
+			} else {
+				b.orders[o.OrderID] = r
 			}
 		}
 		if c := d.byOrder[o.OrderID]; c != nil && !c.done {
@@ -294,8 +300,8 @@ func (d *detector) rest(symbol string, b *book, o *detectors.Order, ts detectors
 	if _, ok := b.orders[o.OrderID]; !ok {
 		d.open++
 	}
-	b.orders[o.OrderID] = &resting{account: o.Account, side: o.Side, price: o.Price, leaves: o.LeavesQty, placed: ts}
-	d.ages = append(d.ages, ageEntry{placed: ts, symbol: symbol, orderID: o.OrderID})
+	b.orders[o.OrderID] = resting{account: o.Account, side: o.Side, price: o.Price, leaves: o.LeavesQty, placed: ts}
+	d.ages = append(d.ages, ageEntry{placed: ts, book: b, orderID: o.OrderID})
 	for d.open > d.maxOpen && d.agesHead < len(d.ages) {
 		d.evictHead()
 	}
@@ -323,11 +329,9 @@ func (d *detector) evictOld(now detectors.Micros) {
 func (d *detector) evictHead() {
 	e := d.ages[d.agesHead]
 	d.agesHead++
-	if b := d.books[e.symbol]; b != nil {
-		// Only if it is still the same placement (an amend re-queues the order).
-		if r := b.orders[e.orderID]; r != nil && r.placed == e.placed {
-			d.unrest(b, e.orderID)
-		}
+	// Only if it is still the same placement (an amend re-queues the order).
+	if r, ok := e.book.orders[e.orderID]; ok && r.placed == e.placed {
+		d.unrest(e.book, e.orderID)
 	}
 }
 
