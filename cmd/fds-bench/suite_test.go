@@ -24,7 +24,7 @@ Showing nodes accounting for 2.34s, 39.26% of 5.96s total
 		t.Fatal(err)
 	}
 	for name, want := range map[string]float64{
-		"total": 72, // 1.2 mins
+		"total":                     72, // 1.2 mins
 		"decode (Parquet → events)": 1.89,
 		"detector spoofing":         1.84, // 1840ms
 		"detector washtrade":        0.36, // OnEvent 0.35 + Flush 0.01
