@@ -97,8 +97,8 @@ func part1Of(name string) part1 {
 		p.layerOppMin, p.layerOppMax = 0.6, 1.5
 		p.stuffBurstsMin, p.stuffBurstsMax, p.stuffMsgsMin, p.stuffMsgsMax = 1, 2, 60, 150
 		p.stuffSecMin, p.stuffSecMax, p.stuffLifeMin, p.stuffLifeMax, p.stuffTrades = 1, 3, 5, 80, 2
-		p.frOrdersMin, p.frOrdersMax, p.frVictimMin, p.frVictimMax = 1, 3, 6, 12
-		p.frSizeMin, p.frSizeMax, p.frLeadMin, p.frLeadMax = 0.8, 2, 0.5, 5
+		p.frOrdersMin, p.frOrdersMax, p.frVictimMin, p.frVictimMax = 1, 3, 8, 14
+		p.frSizeMin, p.frSizeMax, p.frLeadMin, p.frLeadMax = 0.8, 2, 0.5, 4
 		p.frUnwindMin, p.frUnwindMax, p.frUnwindFrac = 5, 60, 0.8
 		p.repriceSweepsMin, p.repriceSweeps = 3, 5
 		return p

@@ -4,6 +4,7 @@ package all
 
 import (
 	_ "github.com/fds-dev/fds/detectors/collusion"     // collusion
+	_ "github.com/fds-dev/fds/detectors/frontrunning"  // front_running
 	_ "github.com/fds-dev/fds/detectors/funding"       // funding_manipulation
 	_ "github.com/fds-dev/fds/detectors/layering"      // layering
 	_ "github.com/fds-dev/fds/detectors/liqhunt"       // liquidation_hunt
