@@ -86,3 +86,34 @@ func TestQualityPart1Small(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPart1Detectors replays one in-memory default-preset market of about 500k events
+// through each part-1 detector; events/s is the figure to watch.
+func BenchmarkPart1Detectors(b *testing.B) {
+	g, err := synth.New(synth.Config{Seed: 1, Events: 500_000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var evs []detectors.Event
+	if _, err := g.Run(func(ev *detectors.Event) error { evs = append(evs, *ev); return nil }); err != nil {
+		b.Fatal(err)
+	}
+	env := detectors.Env{Accounts: g.AccountMap()}
+	for _, name := range part1 {
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				d, _, err := detectors.Build(name, nil, env)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var ev detectors.Event
+				for j := range evs {
+					ev = evs[j]
+					d.OnEvent(&ev, func(detectors.Alert) {})
+				}
+				d.Flush(func(detectors.Alert) {})
+			}
+			b.ReportMetric(float64(len(evs)*b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
