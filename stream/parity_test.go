@@ -555,13 +555,42 @@ func TestParityCatchesArrivalOrderDetector(t *testing.T) {
 	t.Logf("caught: %d differences, e.g. %s", len(d), strings.SplitN(d[0], "\n", 2)[0])
 }
 
-// TestCrashAndRestart kills the pipeline mid-stream right after an alert is on the topic and
-// before any commit covers it, then restarts it in the same group: the alerts topic must end
-// with exactly the backtest's alerts, none lost and none twice.
+// crashScenario says where TestCrashAndRestart kills the first pipeline.
+type crashScenario int
+
+const (
+	// crashMidStream: right after half the alerts raised by events are acknowledged, between
+	// two commits.
+	crashMidStream crashScenario = iota
+	// crashMidFlush: during the end-of-stream flush, right after half its alerts are
+	// acknowledged (every event committed, the end-of-stream markers not).
+	crashMidFlush
+	// crashAfterFlush: after every flush alert is acknowledged, before the commit that covers
+	// the end-of-stream markers.
+	crashAfterFlush
+)
+
+func (c crashScenario) String() string {
+	return [...]string{"mid-stream", "mid-flush", "after-flush"}[c]
+}
+
+// TestCrashAndRestart kills a pipeline at several points — between two commits mid-stream,
+// during the end-of-stream flush after part of its alerts are on the topic, and after the flush
+// before its commit — then restarts it in the same group: the alerts topic must end with exactly
+// the backtest's alerts, none lost and none twice. A third run after a clean end must publish
+// nothing (the flush's commit covers the markers).
 func TestCrashAndRestart(t *testing.T) {
-	t.Skip("known defect, issue 10 left open: since detectors judge open episodes at Flush, a crash " +
-		"during the end-of-stream flush loses the flush alerts not yet published on restart; the " +
-		"exactly-once story must cover the flush (commit the end-of-stream markers only after it)")
+	f := getFixture(t, synthFixture)
+	eventAlerts, flushAlerts := countAlertsByPhase(t, f, parityConfigs(synthFixture)["good"])
+	if eventAlerts+flushAlerts != len(f.results["good"]) {
+		t.Fatalf("replay raised %d+%d alerts, backtest.Run %d", eventAlerts, flushAlerts, len(f.results["good"]))
+	}
+	// A crash at half of each phase needs alerts in both (the flush detector alone gives one per
+	// symbol at the flush).
+	if eventAlerts < 2 || flushAlerts < 2 {
+		t.Fatalf("the fixture raises %d alerts from events and %d from the flush: want at least 2 of each", eventAlerts, flushAlerts)
+	}
+	t.Logf("backtest: %d alerts from events, %d from the end-of-stream flush", eventAlerts, flushAlerts)
 	// Warm-up -1 rewinds to the earliest record; one hour rewinds by the watermark recorded in
 	// the commit metadata (before the data's start here, so it is exact too).
 	for _, warmup := range []time.Duration{-1, time.Hour} {
@@ -569,42 +598,95 @@ func TestCrashAndRestart(t *testing.T) {
 		if warmup > 0 {
 			name = "warmup-" + warmup.String()
 		}
-		t.Run(name, func(t *testing.T) { testCrashAndRestart(t, warmup) })
+		for _, sc := range []crashScenario{crashMidStream, crashMidFlush, crashAfterFlush} {
+			t.Run(name+"/"+sc.String(), func(t *testing.T) {
+				testCrashAndRestart(t, f, warmup, sc, eventAlerts, flushAlerts)
+			})
+		}
 	}
 }
 
-func testCrashAndRestart(t *testing.T, warmup time.Duration) {
-	f := getFixture(t, synthFixture)
+// countAlertsByPhase replays the fixture through fresh detectors as a backtest does and counts
+// the alerts raised while processing events and those raised by the end-of-stream flush.
+func countAlertsByPhase(t *testing.T, f *fixture, cfg backtest.Config) (fromEvents, fromFlush int) {
+	t.Helper()
+	next, closeData, err := DatasetEvents(context.Background(), f.dir, nil, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeData()
+	var instances []backtest.Instance
+	for _, n := range cfg.DetectorNames() {
+		d, _, err := detectors.Build(n, cfg.Detectors[n], f.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		instances = append(instances, backtest.Instance{ID: n, Detector: d})
+	}
+	ended := false
+	_, err = backtest.Replay(context.Background(), func() (*detectors.Event, error) {
+		ev, err := next()
+		if ev == nil && err == nil {
+			ended = true
+		}
+		return ev, err
+	}, instances, func(int, detectors.Alert) {
+		if ended {
+			fromFlush++
+		} else {
+			fromEvents++
+		}
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fromEvents, fromFlush
+}
+
+func testCrashAndRestart(t *testing.T, f *fixture, warmup time.Duration, sc crashScenario, eventAlerts, flushAlerts int) {
 	want := f.results["good"]
+	total := int64(len(want))
 	addrs := newCluster(t)
 	conn := []kgo.Opt{kgo.SeedBrokers(addrs...)}
-	topics := Topics{Prefix: fmt.Sprintf("crash%d.", warmup)}
+	topics := Topics{Prefix: fmt.Sprintf("crash%d-%d.", warmup, sc)}
 	publishDataset(t, conn, topics, f.dir)
 
-	cfg := testConfig(addrs, topics, fmt.Sprintf("crash-group-%d", warmup), parityConfigs(synthFixture)["good"], f.env)
-	cfg.CommitEvery = 100 // commit often, so that the crash lands between commits
+	cfg := testConfig(addrs, topics, fmt.Sprintf("crash-group-%d-%d", warmup, sc), parityConfigs(synthFixture)["good"], f.env)
+	cfg.CommitEvery = 100 // commit often, so that the mid-stream crash lands between commits
 	cfg.ExitAtEnd = true
 	cfg.Warmup = warmup
+	ctx, cancel := context.WithTimeout(context.Background(), 60*testTimeScale*time.Second)
+	defer cancel()
+
 	first, err := NewPipeline(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	crashAt := int64(len(want) / 2)
-	first.crashAfterAlerts = crashAt
-	ctx, cancel := context.WithTimeout(context.Background(), 60*testTimeScale*time.Second)
-	defer cancel()
+	// published1 is what the first run leaves on the topic.
+	var published1 int64
+	switch sc {
+	case crashMidStream:
+		published1 = int64(eventAlerts / 2)
+		first.crashAfterAlerts = published1
+	case crashMidFlush:
+		published1 = int64(eventAlerts + flushAlerts/2)
+		first.crashAfterFlushAlerts = int64(flushAlerts / 2)
+	case crashAfterFlush:
+		published1 = total
+		first.crashBeforeEndCommit = true
+	}
 	sum1, err := first.Run(ctx)
 	if !errors.Is(err, errCrash) {
 		t.Fatalf("first run: got %v, want the simulated crash", err)
 	}
-	if sum1.AlertsPublished != crashAt {
-		t.Fatalf("first run published %d alerts before crashing, want %d", sum1.AlertsPublished, crashAt)
+	if sum1.AlertsPublished != published1 || sum1.EndOfStream {
+		t.Fatalf("first run published %d alerts (end of stream %v) before crashing, want %d and no end", sum1.AlertsPublished, sum1.EndOfStream, published1)
 	}
 	if c := first.Metrics().Value(MetricCommits, "ok"); c == 0 {
 		t.Fatal("the first run crashed before any commit: the test would not exercise the replay")
 	}
-	if before := readAlerts(t, conn, topics.AlertsTopic()); int64(len(before)) != crashAt {
-		t.Fatalf("%d alerts on the topic after the crash, want %d", len(before), crashAt)
+	if before := readAlerts(t, conn, topics.AlertsTopic()); int64(len(before)) != published1 {
+		t.Fatalf("%d alerts on the topic after the crash, want %d", len(before), published1)
 	}
 
 	second, err := NewPipeline(cfg)
@@ -620,19 +702,51 @@ func testCrashAndRestart(t *testing.T, warmup time.Duration) {
 	}
 	got := readAlerts(t, conn, topics.AlertsTopic())
 	if d := diffAlerts(want, got); len(d) > 0 {
-		t.Fatalf("after crash and restart the alerts differ from the backtest's (%d differences):\n%s", len(d), strings.Join(d, "\n"))
+		t.Fatalf("after a crash %s and restart the alerts differ from the backtest's (%d differences):\n%s", sc, len(d), strings.Join(d, "\n"))
 	}
-	// The restart replayed the committed part without producing, and recognised the alert
-	// produced after the last commit as already published.
+	if sum2.AlertsPublished != total-published1 {
+		t.Errorf("restart published %d alerts, want %d", sum2.AlertsPublished, total-published1)
+	}
 	m := second.Metrics()
-	if m.Value(MetricAlertsSuppressed, "replayed") == 0 {
-		t.Error("no alert was suppressed as replayed: the restart did not replay committed events")
+	replayed, already := m.Value(MetricAlertsSuppressed, "replayed"), m.Value(MetricAlertsSuppressed, "already_published")
+	switch sc {
+	case crashMidStream:
+		// The restart replayed the committed part without producing, and recognised the alert
+		// produced after the last commit as already published.
+		if replayed == 0 {
+			t.Error("no alert was suppressed as replayed: the restart did not replay committed events")
+		}
+		if already == 0 {
+			t.Error("no alert was recognised as already published: the crash window was not exercised")
+		}
+	default:
+		// Every event was committed before the flush, the markers were not: the events' alerts
+		// are replayed, the flush runs again and publishes only what the crash lost.
+		if want := float64(eventAlerts); replayed != want {
+			t.Errorf("%v alerts suppressed as replayed, want the %v raised by events", replayed, want)
+		}
+		if want := float64(published1 - int64(eventAlerts)); already != want {
+			t.Errorf("%v flush alerts recognised as already published, want %v", already, want)
+		}
 	}
-	if m.Value(MetricAlertsSuppressed, "already_published") == 0 {
-		t.Error("no alert was recognised as already published: the crash window was not exercised")
+	if sc != crashAfterFlush {
+		return
 	}
-	if sum2.AlertsPublished+crashAt != int64(len(want)) {
-		t.Errorf("restart published %d alerts, want %d", sum2.AlertsPublished, int64(len(want))-crashAt)
+	// After a clean end the markers are committed: a further run replays everything, the flush
+	// included, and publishes nothing.
+	third, err := NewPipeline(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum3, err := third.Run(ctx)
+	if err != nil {
+		t.Fatalf("run after the end: %v", err)
+	}
+	m3 := third.Metrics()
+	if sum3.AlertsPublished != 0 || m3.Value(MetricAlertsSuppressed, "replayed") != float64(total) ||
+		m3.Value(MetricAlertsSuppressed, "already_published") != 0 {
+		t.Errorf("run after the end: published %d, replayed %v, already published %v; want 0, %d, 0", sum3.AlertsPublished,
+			m3.Value(MetricAlertsSuppressed, "replayed"), m3.Value(MetricAlertsSuppressed, "already_published"), total)
 	}
 }
 

@@ -119,8 +119,10 @@ type groupState struct {
 // committed offsets without producing: alerts raised while processing an event below its
 // partition's committed offset were published before the commit. Alerts raised after it are
 // produced unless the alerts topic already holds them (counted by key when the session starts).
-// Offsets are committed only after every alert raised before them has been acknowledged, so a
-// crash anywhere loses no alert and a restart publishes none twice.
+// Offsets are committed only after every alert raised before them has been acknowledged, and an
+// end-of-stream marker only after the flush it triggers has run and its alerts have been
+// acknowledged (a flush found uncommitted runs again, de-duplicated by key), so a crash anywhere,
+// the flush included, loses no alert and a restart publishes none twice.
 type Pipeline struct {
 	cfg     Config
 	metrics *Metrics
@@ -138,9 +140,15 @@ type Pipeline struct {
 
 	summary Summary
 
-	// crashAfterAlerts, when > 0, simulates a crash (no commit, no flush of state) right after
-	// that many alerts have been produced and acknowledged: for the restart test.
-	crashAfterAlerts int64
+	// Simulated crashes, for the restart tests (zero: none). A crash commits nothing, leaves no
+	// goodbye, and whatever the detectors raise after it dies with the process.
+	//   crashAfterAlerts: once that many alerts of this run are acknowledged (any phase);
+	//   crashAfterFlushAlerts: once that many end-of-stream flush alerts are acknowledged;
+	//   crashBeforeEndCommit: after the flush's alerts are acknowledged, before the commit that
+	//   covers the end-of-stream markers.
+	crashAfterAlerts      int64
+	crashAfterFlushAlerts int64
+	crashBeforeEndCommit  bool
 }
 
 // NewPipeline checks the configuration and returns a pipeline; Run starts it.
@@ -194,6 +202,10 @@ func (p *Pipeline) Run(ctx context.Context) (Summary, error) {
 	opts := append([]kgo.Opt(nil), p.cfg.ClientOpts...)
 	opts = append(opts, producerOpts()...)
 	opts = append(opts,
+		// An alert counts as published only once every in-sync replica has it (franz-go's
+		// default, with idempotent writes, stated here because the commit invariant rests on it
+		// and must not be weakened by a connection option).
+		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ConsumerGroup(p.cfg.Group),
 		kgo.ConsumeTopics(eventTopics...),
 		// Range assignment gives a member the same partition numbers of every event topic: all
@@ -479,6 +491,9 @@ func producerOpts() []kgo.Opt {
 }
 
 func (p *Pipeline) produce(ctx context.Context, r *kgo.Record) {
+	if p.crashed {
+		return // a dead process produces nothing
+	}
 	p.cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
 		if err != nil {
 			p.produceMu.Lock()
@@ -527,10 +542,20 @@ type session struct {
 	instances []backtest.Instance
 	seq       int64
 	cur       *Pending
-	flushing  bool
-	published map[string]int
-	emitted   map[string]int
-	alertsOut int64
+	// flushing: the detectors are flushing at the end of the stream. flushReplayed: that flush
+	// ran to completion in an earlier session (every end-of-stream marker is below its committed
+	// offset, and markers are committed only after the flush's alerts are acknowledged), so its
+	// alerts are on the topic. flushed: this session's flush has returned, so its markers may be
+	// committed.
+	flushing      bool
+	flushReplayed bool
+	flushed       bool
+	// published counts the alerts on the topic by key when the session started; emitted counts
+	// the alerts this session raised by key, replayed or not.
+	published      map[string]int
+	emitted        map[string]int
+	alertsOut      int64
+	flushAlertsOut int64
 
 	sinceCommit int64
 	lastCommit  time.Time
@@ -618,8 +643,17 @@ func (s *session) run(ctx context.Context) error {
 		}
 		return err
 	}
-	// End of stream: the detectors have flushed.
+	// End of stream: the detectors have flushed. Only now may the commit cover the markers, and
+	// commit waits for the flush's alerts to be acknowledged before committing.
 	s.flushing = false
+	s.flushed = true
+	if p.crashed {
+		return errCrash // died during the flush
+	}
+	if p.crashBeforeEndCommit {
+		p.crashAfterAcknowledged()
+		return errCrash
+	}
 	p.mu.Unlock()
 	err = s.commit(ctx)
 	p.mu.Lock()
@@ -662,7 +696,21 @@ func (s *session) next(ctx context.Context) (*detectors.Event, error) {
 			return &pend.Event, nil
 		}
 		if s.wm.AllEnded() {
+			// Commit every event before the flush (the markers excluded, see commit): a crash
+			// during the flush then replays no event's alerts, only the flush's.
+			s.p.mu.Unlock()
+			err := s.commit(ctx)
+			s.p.mu.Lock()
+			if err != nil {
+				return nil, err
+			}
 			s.flushing = true
+			s.flushReplayed = true
+			for _, src := range s.sources {
+				if src.eos >= src.startCommitted {
+					s.flushReplayed = false
+				}
+			}
 			return nil, nil
 		}
 		if s.dueCommit(true) {
@@ -853,28 +901,31 @@ func (s *session) deadLetter(r *kgo.Record, reason, detail string) {
 // sink receives every alert of every instance, synchronously from OnEvent or Flush.
 func (s *session) sink(_ int, a detectors.Alert) {
 	p := s.p
+	if p.crashed {
+		return // a dead process publishes nothing
+	}
 	var replayed bool
-	if s.flushing {
-		// A flush's alerts are de-duplicated by key only: a commit can cover the end-of-stream
-		// markers while the flush that follows them is still producing (a crash mid-flush), so
-		// "the markers were committed" does not mean "every flush alert was published".
-		replayed = false
-	} else if s.cur != nil {
+	switch {
+	case s.flushing:
+		// A flush not known to be complete is de-duplicated by key below: a crash during it
+		// may have published any part of it.
+		replayed = s.flushReplayed
+	case s.cur != nil:
 		replayed = s.cur.Offset < s.sources[s.cur.Source].startCommitted
 	}
+	key := a.Key()
+	// Every copy counts, replayed or not: the i-th copy of a key this session raises is the
+	// i-th on the topic (one key, one partition, produced in order).
+	s.emitted[key]++
 	if replayed {
 		p.summary.AlertsSuppressed++
 		p.metrics.Add(MetricAlertsSuppressed, 1, "replayed")
 		return
 	}
-	key := a.Key()
-	if n := s.published[key]; n > 0 {
-		s.emitted[key]++
-		if s.emitted[key] <= n {
-			p.summary.AlertsSuppressed++
-			p.metrics.Add(MetricAlertsSuppressed, 1, "already_published")
-			return
-		}
+	if s.emitted[key] <= s.published[key] {
+		p.summary.AlertsSuppressed++
+		p.metrics.Add(MetricAlertsSuppressed, 1, "already_published")
+		return
 	}
 	value, err := EncodeAlert(&a)
 	if err != nil {
@@ -892,14 +943,24 @@ func (s *session) sink(_ int, a detectors.Alert) {
 		}})
 	p.summary.AlertsPublished++
 	s.alertsOut++
-	p.metrics.Add(MetricAlertsOut, 1, a.Detector)
-	if p.crashAfterAlerts > 0 && p.summary.AlertsPublished >= p.crashAfterAlerts {
-		// Make sure the alert is on the topic, then die before any commit covers it.
-		fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		p.cl.Flush(fctx)
-		cancel()
-		p.crashed = true
+	if s.flushing {
+		s.flushAlertsOut++
 	}
+	p.metrics.Add(MetricAlertsOut, 1, a.Detector)
+	if (p.crashAfterAlerts > 0 && p.summary.AlertsPublished >= p.crashAfterAlerts) ||
+		(p.crashAfterFlushAlerts > 0 && s.flushAlertsOut >= p.crashAfterFlushAlerts) {
+		// Die right after the alert is on the topic, before any commit covers it.
+		p.crashAfterAcknowledged()
+	}
+}
+
+// crashAfterAcknowledged simulates a crash (tests): it waits for what was produced to be on the
+// topic, then marks the pipeline dead.
+func (p *Pipeline) crashAfterAcknowledged() {
+	fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	p.cl.Flush(fctx)
+	cancel()
+	p.crashed = true
 }
 
 // commit commits, for every source, the offset below which everything was processed, after
@@ -924,6 +985,12 @@ func (s *session) commit(ctx context.Context) error {
 		if s.cur != nil && s.cur.Source == i && s.cur.Offset < pos {
 			pos = s.cur.Offset
 		}
+		if !s.flushed && src.eos >= 0 && pos > src.eos {
+			// An end-of-stream marker is committed only after the flush it triggers has run and
+			// its alerts are acknowledged: a restart that finds a marker uncommitted runs the
+			// flush again and publishes the part a crash lost.
+			pos = src.eos
+		}
 		if pos < 0 || pos <= src.committed {
 			continue
 		}
@@ -935,14 +1002,16 @@ func (s *session) commit(ctx context.Context) error {
 	}
 	s.sinceCommit = 0
 	s.lastCommit = time.Now()
-	if len(offsets) == 0 {
-		return nil
-	}
+	// Wait for the acknowledgements even when no offset moves: the end of a run (or of a flush
+	// whose markers an earlier session committed) must not leave alerts in the producer's buffer.
 	if err := p.cl.Flush(ctx); err != nil {
 		return fmt.Errorf("waiting for alerts to be acknowledged: %w", err)
 	}
 	if err := p.firstProduceError(); err != nil {
 		return err
+	}
+	if len(offsets) == 0 {
+		return nil
 	}
 	meta := commitMetadataPrefix + strconv.FormatInt(s.wm.Released(), 10)
 	cctx := kgo.PreCommitFnContext(ctx, func(req *kmsg.OffsetCommitRequest) error {
