@@ -2,6 +2,7 @@ package realdata
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,10 +51,11 @@ func TestRealPumpBenchmark(t *testing.T) {
 	h := res.Headline
 	t.Logf("defaults: TP %d FP %d FN %d P %.3f R %.3f F1 %.3f, quiet false alerts/day %.3f, TTD median %.0f s",
 		h.TP, h.FP, h.FN, h.Precision, h.Recall, h.F1, h.QuietAlertsPerDay, res.TTDMedian)
-	// Regression guard at the defaults chosen on these windows (docs/benchmarks.md: P 92.6,
-	// R 92.6): a change that loses more than one pump or adds more than one false alert fails.
-	if h.Recall < 0.88 || h.Precision < 0.88 {
-		t.Errorf("precision %.3f recall %.3f below the documented 0.926/0.926 by more than one event", h.Precision, h.Recall)
+	// Regression guard at the defaults chosen on these windows (docs/benchmarks.md: TP 24, FP 2,
+	// FN 3, so P 24/26 = 0.923, R 24/27 = 0.889): one pump lost (R 23/27 = 0.852) or one false
+	// alert more (P 24/27 = 0.889) passes; more than one event fails.
+	if h.Recall < 0.85 || h.Precision < 0.85 {
+		t.Errorf("precision %.3f recall %.3f below the documented 0.923/0.889 by more than one event", h.Precision, h.Recall)
 	}
 	if res.TTDMedian > 60 {
 		t.Errorf("median time to detect %.0f s", res.TTDMedian)
@@ -72,11 +74,122 @@ func TestRealOrderFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	// SOURCE.md: 40,674 messages over 09:30-10:00 ET; 9,022 are executions or crosses.
-	if res.Trades != 9022 || res.Hours < 0.49 || res.Hours > 0.5 || res.Actors < 1000 {
-		t.Errorf("%+v", res)
+	if res.Trades != 9022 || res.Hours < 0.49 || res.Hours > 0.5 || len(res.Passes) != 4 {
+		t.Fatalf("trades %d hours %.3f passes %d", res.Trades, res.Hours, len(res.Passes))
 	}
-	for _, d := range res.Detectors {
-		t.Logf("%s: %d alerts, %.2f per hour", d.Detector, d.Alerts, d.AlertsPerHour)
+	// Actors, counted from the raw file with a separate script: 19,262 distinct anonymous order
+	// ids (hidden executions and the cross carry none) plus the one MPID, UBSS; merged, the
+	// anonymous ones are the single actor "anon".
+	wantActors := map[ActorModel]int{ActorPerOrder: 19263, ActorOneAnonymous: 2}
+	rows := map[string]OrderFlowRow{}
+	for _, p := range res.Passes {
+		if p.Actors != wantActors[p.Model] {
+			t.Errorf("%s: %d actors, want %d", p.Model, p.Actors, wantActors[p.Model])
+		}
+		for _, d := range p.Detectors {
+			rows[fmt.Sprintf("%s/%v/%s", p.Model, p.Relaxed, d.Detector)] = d
+			t.Logf("%s relaxed=%v %s: %d alerts (%.2f/h), %d candidates", p.Model, p.Relaxed, d.Detector, d.Alerts, d.AlertsPerHour, d.Candidates)
+		}
+		for _, a := range p.Top {
+			if len(a.Accounts) > 0 && p.Model == ActorOneAnonymous && a.Accounts[0] != AnonymousActor && a.Accounts[0] != "UBSS" {
+				t.Errorf("merged pass names actor %v", a.Accounts)
+			}
+		}
+	}
+	// With one actor per order, no actor has two orders: layering (3 price levels of one actor),
+	// quote_stuffing (20 messages a second of one actor; an order sends at most new, amend and
+	// cancel) and spoofing (the same actor executing on the other side) cannot even form a
+	// candidate, relaxed or not.
+	for _, name := range []string{"layering", "quote_stuffing", "spoofing"} {
+		for _, relaxed := range []bool{false, true} {
+			key := fmt.Sprintf("%s/%v/%s", ActorPerOrder, relaxed, name)
+			if d, ok := rows[key]; ok && d.Candidates != 0 {
+				t.Errorf("%s: %d candidates from one-order actors", key, d.Candidates)
+			}
+		}
+	}
+	// docs/benchmarks.md: no detector alerts at its defaults on this flow under either model.
+	for key, d := range rows {
+		if !strings.Contains(key, "/false/") {
+			continue
+		}
+		if d.Alerts != 0 {
+			t.Errorf("%s: %d alerts at the defaults on the honest flow", key, d.Alerts)
+		}
+	}
+	// Merged into one actor, the whole market cancels layers while trading the other side all the
+	// time: only the two-sided test stops layering (docs/benchmarks.md: one candidate episode).
+	if d := rows[fmt.Sprintf("%s/true/layering", ActorOneAnonymous)]; d.Candidates == 0 {
+		t.Errorf("relaxed layering on the merged flow: no candidate")
+	}
+	if d := rows[fmt.Sprintf("%s/false/layering", ActorOneAnonymous)]; d.Candidates != 0 {
+		t.Errorf("layering at its defaults on the merged flow: %d candidates; the two-sided test should drop them", d.Candidates)
+	}
+	var b strings.Builder
+	res.Markdown(&b)
+	for _, want := range []string{"| spoofing | orders, trades | - | 0 | 0.00 | 0 |", string(ActorOneAnonymous)} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
+
+func TestMergeAnonymousKeepsMPIDsAndEvents(t *testing.T) {
+	src, dst := t.TempDir(), t.TempDir()
+	ow, err := datasets.NewEventWriter(filepath.Join(src, "orders.parquet"), datasets.TableOrders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orders := []detectors.Order{
+		{Account: "ord-7", OrderID: 7, Event: detectors.OrderNew, Side: detectors.Buy, Type: detectors.Limit, Price: 10, Qty: 5, LeavesQty: 5},
+		{Account: "UBSS", OrderID: 8, Event: detectors.OrderNew, Side: detectors.Sell, Type: detectors.Limit, Price: 11, Qty: 3, LeavesQty: 3},
+		{Account: "ord-7", OrderID: 7, Event: detectors.OrderCancel, Side: detectors.Buy, Type: detectors.Limit, Price: 10, Qty: 5},
+	}
+	for i, o := range orders {
+		ev := detectors.Event{TS: detectors.Micros(i + 1), Symbol: "AMZN", Kind: detectors.KindOrder, Order: o}
+		if err := ow.Write(&ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ow.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tw, err := datasets.NewEventWriter(filepath.Join(src, "trades.parquet"), datasets.TableTrades)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := detectors.Event{TS: 2, Symbol: "AMZN", Kind: detectors.KindTrade, Trade: detectors.Trade{TradeID: 1, Price: 11, Qty: 1,
+		TakerSide: detectors.Buy, MakerAccount: "ord-9", MakerOrderID: 9}}
+	if err := tw.Write(&tr); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := mergeAnonymous(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := datasets.Open(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if err := eachEvent(ds, func(ev *detectors.Event) error {
+		if ev.Kind == detectors.KindOrder {
+			got = append(got, fmt.Sprintf("o%d:%s:%d:%s", ev.TS, ev.Order.Account, ev.Order.OrderID, ev.Order.Event))
+		} else {
+			got = append(got, fmt.Sprintf("t%d:%s:%d", ev.TS, ev.Trade.MakerAccount, ev.Trade.MakerOrderID))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := "o1:anon:7:new o2:UBSS:8:new o3:anon:7:cancel t2:anon:9"
+	if strings.Join(got, " ") != want {
+		t.Errorf("merged events %q, want %q", strings.Join(got, " "), want)
+	}
+	if n, err := countActors(dst); err != nil || n != 2 {
+		t.Errorf("actors %d (%v), want 2 (anon and UBSS)", n, err)
 	}
 }
 

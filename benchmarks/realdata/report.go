@@ -72,21 +72,6 @@ func (r *PumpResult) Markdown(w io.Writer) {
 	}
 }
 
-// Markdown writes the order-flow figures.
-func (r *OrderFlowResult) Markdown(w io.Writer) {
-	fmt.Fprintf(w, "Data: %s: %d order events, %d trades, %.2f hours, %d actors (MPID or one per order).\n\n",
-		r.File, r.Orders, r.Trades, r.Hours, r.Actors)
-	if len(r.Detectors) == 0 {
-		fmt.Fprintf(w, "No order-event detector is registered.\n\n")
-		return
-	}
-	fmt.Fprintf(w, "| detector (defaults) | alerts | alerts per hour | actors named |\n|---|---|---|---|\n")
-	for _, d := range r.Detectors {
-		fmt.Fprintf(w, "| %s | %d | %.2f | %d |\n", d.Detector, d.Alerts, d.AlertsPerHour, d.Accounts)
-	}
-	fmt.Fprintln(w)
-}
-
 func fmtDur(d detectors.Micros) string {
 	return time.Duration(d * 1000).String()
 }
