@@ -40,6 +40,10 @@ type TuneOptions struct {
 	Top int
 	// Workers is the number of goroutines sharing the detector instances (0: GOMAXPROCS).
 	Workers int
+	// SeparateInstances runs one detector instance per configuration even for detectors that
+	// keep the state configurations share once (detectors.Spec.NewGroup): the slow path, which
+	// gives the same alerts, for comparing.
+	SeparateInstances bool
 	// SkipVerify skips the backtest of the chosen configuration that confirms the sweep's
 	// figures (benchmarks of the sweep alone use it).
 	SkipVerify bool
@@ -258,6 +262,10 @@ func Tune(ctx context.Context, opts TuneOptions) (*TuneResult, error) {
 
 	configs := make([]*sweepConfig, 0, g.Size())
 	instances := make([]Instance, 0, g.Size())
+	// sinks collect each instance's alerts; a group's instance routes them itself.
+	var sinks []func(detectors.Alert)
+	grouped := map[string][]*sweepConfig{}
+	groupedValues := map[string][]map[string]float64{}
 	for _, gc := range g.Expand() {
 		sc := &sweepConfig{GridConfig: gc}
 		values := make(map[string]float64, len(gc.Values)+1)
@@ -269,28 +277,44 @@ func Tune(ctx context.Context, opts TuneOptions) (*TuneResult, error) {
 		} else {
 			values[detectors.MinScoreParam] = 0
 		}
+		configs = append(configs, sc)
+		if spec, ok := detectors.Lookup(gc.Detector); ok && spec.NewGroup != nil && !opts.SeparateInstances {
+			grouped[gc.Detector] = append(grouped[gc.Detector], sc)
+			groupedValues[gc.Detector] = append(groupedValues[gc.Detector], values)
+			continue
+		}
 		d, _, err := detectors.Build(gc.Detector, values, s.env)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", gc.ID, err)
 		}
-		configs = append(configs, sc)
 		instances = append(instances, Instance{ID: gc.ID, Detector: d})
+		sinks = append(sinks, func(a detectors.Alert) { sc.alerts = append(sc.alerts, a) })
+	}
+	for _, name := range names {
+		list := grouped[name]
+		if len(list) == 0 {
+			continue
+		}
+		grp, _, err := detectors.BuildGroup(name, groupedValues[name], s.env)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		instances = append(instances, Instance{ID: name + "/group", Detector: &groupInstance{group: grp,
+			route: func(i int, a detectors.Alert) { list[i].alerts = append(list[i].alerts, a) }}})
+		sinks = append(sinks, nil)
 	}
 	probes, err := addMinScoreProbes(g, configs, &instances, s.env)
 	if err != nil {
 		return nil, err
 	}
+	for _, pr := range probes {
+		sinks = append(sinks, func(a detectors.Alert) { pr.alerts = append(pr.alerts, a) })
+	}
 	if err := s.openSources(ctx); err != nil {
 		return nil, err
 	}
 	stats, err := s.replay(ctx, func(next func() (*detectors.Event, error), progress func(int64)) (ReplayStats, error) {
-		return FanOut(ctx, next, instances, func(i int, a detectors.Alert) {
-			if i < len(configs) {
-				configs[i].alerts = append(configs[i].alerts, a)
-			} else {
-				probes[i-len(configs)].alerts = append(probes[i-len(configs)].alerts, a)
-			}
-		}, progress, opts.Workers)
+		return FanOut(ctx, next, instances, func(i int, a detectors.Alert) { sinks[i](a) }, progress, opts.Workers)
 	})
 	if err != nil {
 		return nil, err
@@ -532,6 +556,18 @@ func Tune(ctx context.Context, opts TuneOptions) (*TuneResult, error) {
 	}
 	return res, nil
 }
+
+// groupInstance feeds a detector group inside FanOut and routes each configuration's alerts to
+// its own collector; the emit FanOut passes is not used.
+type groupInstance struct {
+	group detectors.Group
+	route detectors.GroupEmit
+}
+
+func (gi *groupInstance) OnEvent(ev *detectors.Event, _ detectors.Emit) {
+	gi.group.OnEvent(ev, gi.route)
+}
+func (gi *groupInstance) Flush(detectors.Emit) { gi.group.Flush(gi.route) }
 
 // sameMetrics compares two detectors' figures exactly (their JSON forms, which hold every field).
 func sameMetrics(a, b DetectorMetrics) bool {

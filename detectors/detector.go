@@ -144,6 +144,10 @@ type Spec struct {
 	DefaultMinScore float64
 	Params          []ParamSpec
 	New             func(p Params, env Env) (Detector, error)
+	// NewGroup, when set, builds many configurations as one Group that keeps the state they
+	// have in common once (a sweep's fast path; see Group). New may then be left nil: Register
+	// sets it to the group of one, so that a single instance runs the same code.
+	NewGroup func(ps []Params, env Env) (Group, error)
 }
 
 // AllParams returns the detector's parameters including the common min_score, in declared order.
@@ -222,6 +226,9 @@ var registry = map[string]*Spec{}
 // Register adds a detector to the registry; detector packages call it from init. It panics on a
 // duplicate or malformed spec: a programming error.
 func Register(s Spec) {
+	if s.New == nil && s.NewGroup != nil {
+		s.New = SingleFromGroup(s.NewGroup)
+	}
 	if s.Name == "" || s.New == nil {
 		panic("detectors: Register needs a name and a constructor")
 	}

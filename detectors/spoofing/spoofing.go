@@ -97,7 +97,7 @@ func init() {
 			{Name: "max_open_orders", Default: 1000000, Min: 1, Max: 1e9, Integer: true, Unit: "count", Doc: "cap on resting orders tracked, all symbols"},
 			{Name: "max_candidates", Default: 10000, Min: 1, Max: 1e8, Integer: true, Unit: "count", Doc: "cap on candidates tracked at once"},
 		},
-		New: newDetector,
+		NewGroup: newGroup,
 	})
 }
 
@@ -109,22 +109,55 @@ type resting struct {
 	placed  detectors.Micros
 }
 
+// book is one symbol's resting limit orders.
 type book struct {
 	// orders holds values, not pointers: one heap object per resting order cost more than
 	// the rest of the detector's bookkeeping (allocation, collection, page faults).
-	orders     map[int64]resting
-	logTypical float64
-	seen       int
-	// lastEvent is the ts of the symbol's last order or trade: the symbol's clock.
-	lastEvent detectors.Micros
-	// judging are the cancelled candidates awaiting judgement, in cancel order.
-	judging []*candidate
-	// episodes are the open episodes, in opening order; deadline is their earliest close.
-	episodes []*episode
-	deadline detectors.Micros
+	orders map[int64]resting
+}
+
+type ageEntry struct {
+	placed  detectors.Micros
+	book    *book // books are never dropped: the pointer saves a lookup by symbol per eviction
+	orderID int64
+}
+
+// bookLayer is the resting orders of every symbol as the configurations with one
+// (order_horizon, max_open_orders) see them: the state a sweep shares most.
+type bookLayer struct {
+	horizon  detectors.Micros
+	maxOpen  int
+	books    []*book // by symbol index
+	open     int
+	ages     []ageEntry // resting orders by placement, for eviction
+	agesHead int
+
+	// The touch and depths of the new limit order being considered, computed once for every
+	// configuration of the layer: seq is the event they belong to.
+	seq          int64
+	bestS, bestO float64
+	hasS, hasO   bool
+	depths       []depthEntry
+}
+
+// depthEntry is the depth and the account's own opposite quantity within one depth band.
+type depthEntry struct {
+	bandBP, depth, ownOpposite float64
+}
+
+// typicalLayer is every symbol's typical order size as the configurations with one
+// (typical_halflife, min_size_ratio) learn it (the clip depends on min_size_ratio).
+type typicalLayer struct {
+	alpha, minSizeRatio float64
+	logTypical          []float64 // by symbol index
+	seen                []int
+	// typical is exp(logTypical) of the event seq, computed once for the layer's configurations.
+	seq     int64
+	typical float64
 }
 
 type candidate struct {
+	cfg             *config
 	symbol, account string
 	orderID         int64
 	side            detectors.Side
@@ -161,276 +194,395 @@ type episode struct {
 	bestInList bool
 }
 
-type ageEntry struct {
-	placed  detectors.Micros
-	book    *book // books are never dropped: the pointer saves a lookup by symbol per eviction
-	orderID int64
-}
-
 type acctKey struct{ symbol, account string }
 
-type detector struct {
+// configSymbol is one configuration's state in one symbol.
+type configSymbol struct {
+	// judging are the cancelled candidates awaiting judgement, in cancel order.
+	judging []*candidate
+	// episodes are the open episodes, in opening order; deadline is their earliest close.
+	episodes []*episode
+	deadline detectors.Micros
+}
+
+// config is one configuration: its parameters, its layers and its own candidates' verdicts.
+type config struct {
+	index                                            int
 	minSizeRatio, minDepthRatio, bandBP, maxDistBP   float64
 	minNotional, maxFilled, minOppRatio, maxTwoSided float64
-	sizeScale, alpha                                 float64
-	maxLifetime, grace, episodeGap, horizon          detectors.Micros
-	warmup, maxOpen, maxCandidates, maxSpoofs        int
+	sizeScale                                        float64
+	maxLifetime, grace, episodeGap                   detectors.Micros
+	warmup, maxCandidates, maxSpoofs                 int
 
-	books      map[string]*book
-	open       int
-	ages       []ageEntry // resting orders by placement, for eviction
-	agesHead   int
+	book     *bookLayer
+	typical  *typicalLayer
+	nCand    int
+	symbols  []configSymbol // by symbol index
+	episodes map[acctKey]*episode
+}
+
+// group is the detector: one or many configurations fed the same events. The books and typical
+// sizes are kept once per layer; candidates of every configuration share one index by account
+// and one by order id, so that an event costs one lookup whatever the number of configurations.
+type group struct {
+	configs  []*config
+	books    []*bookLayer
+	typicals []*typicalLayer
+
+	symbolIndex map[string]int
+	symbolNames []string
+	lastEvent   []detectors.Micros // by symbol index: the ts of its last order or trade, its clock
+
 	candidates map[acctKey][]*candidate
-	byOrder    map[int64]*candidate
-	nCand      int
-	episodes   map[acctKey]*episode
+	byOrder    map[int64][]*candidate
 	nextSweep  detectors.Micros
+	seq        int64
 	// scratch holds the quantities summed for a depth, sorted so that the float sum does not
 	// depend on map iteration order.
 	scratch []float64
 }
 
-func newDetector(p detectors.Params, _ detectors.Env) (detectors.Detector, error) {
-	return &detector{
-		minSizeRatio: p.Get("min_size_ratio"), minDepthRatio: p.Get("min_depth_ratio"),
-		bandBP: p.Get("depth_band_bp"), maxDistBP: p.Get("max_distance_bp"),
-		minNotional: p.Get("min_order_notional"), maxFilled: p.Get("max_filled_fraction"),
-		minOppRatio: p.Get("min_opposite_ratio"), maxTwoSided: p.Get("max_two_sided_ratio"),
-		sizeScale: p.Get("size_scale"), alpha: 1 - math.Exp2(-1/p.Get("typical_halflife")),
-		maxLifetime: p.Duration("max_lifetime"), grace: p.Duration("grace"), episodeGap: p.Duration("episode_gap"),
-		horizon: p.Duration("order_horizon"),
-		warmup:  p.Int("warmup_orders"), maxOpen: p.Int("max_open_orders"), maxCandidates: p.Int("max_candidates"),
-		maxSpoofs: p.Int("max_episode_spoofs"),
-		books:     map[string]*book{}, candidates: map[acctKey][]*candidate{}, byOrder: map[int64]*candidate{},
-		episodes: map[acctKey]*episode{},
-	}, nil
-}
-
-func (d *detector) bookOf(symbol string) *book {
-	b := d.books[symbol]
-	if b == nil {
-		b = &book{orders: map[int64]resting{}}
-		d.books[symbol] = b
+func newGroup(ps []detectors.Params, _ detectors.Env) (detectors.Group, error) {
+	g := &group{symbolIndex: map[string]int{}, candidates: map[acctKey][]*candidate{}, byOrder: map[int64][]*candidate{}}
+	type bookKey struct {
+		horizon detectors.Micros
+		maxOpen int
 	}
-	return b
+	type typicalKey struct{ halflife, minSizeRatio float64 }
+	bookOf, nBooks := detectors.Layers(len(ps), func(i int) bookKey {
+		return bookKey{ps[i].Duration("order_horizon"), ps[i].Int("max_open_orders")}
+	})
+	typicalOf, nTypicals := detectors.Layers(len(ps), func(i int) typicalKey {
+		return typicalKey{ps[i].Get("typical_halflife"), ps[i].Get("min_size_ratio")}
+	})
+	g.books = make([]*bookLayer, nBooks)
+	g.typicals = make([]*typicalLayer, nTypicals)
+	for i, p := range ps {
+		if g.books[bookOf[i]] == nil {
+			g.books[bookOf[i]] = &bookLayer{horizon: p.Duration("order_horizon"), maxOpen: p.Int("max_open_orders"), seq: -1}
+		}
+		if g.typicals[typicalOf[i]] == nil {
+			g.typicals[typicalOf[i]] = &typicalLayer{alpha: 1 - math.Exp2(-1/p.Get("typical_halflife")),
+				minSizeRatio: p.Get("min_size_ratio"), seq: -1}
+		}
+		g.configs = append(g.configs, &config{
+			index:        i,
+			minSizeRatio: p.Get("min_size_ratio"), minDepthRatio: p.Get("min_depth_ratio"),
+			bandBP: p.Get("depth_band_bp"), maxDistBP: p.Get("max_distance_bp"),
+			minNotional: p.Get("min_order_notional"), maxFilled: p.Get("max_filled_fraction"),
+			minOppRatio: p.Get("min_opposite_ratio"), maxTwoSided: p.Get("max_two_sided_ratio"),
+			sizeScale:   p.Get("size_scale"),
+			maxLifetime: p.Duration("max_lifetime"), grace: p.Duration("grace"), episodeGap: p.Duration("episode_gap"),
+			warmup: p.Int("warmup_orders"), maxCandidates: p.Int("max_candidates"), maxSpoofs: p.Int("max_episode_spoofs"),
+			book: g.books[bookOf[i]], typical: g.typicals[typicalOf[i]], episodes: map[acctKey]*episode{},
+		})
+	}
+	return g, nil
 }
 
-func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
+// symbol returns the index of a symbol, adding it to every layer and configuration when new.
+func (g *group) symbol(name string) int {
+	if i, ok := g.symbolIndex[name]; ok {
+		return i
+	}
+	i := len(g.symbolNames)
+	g.symbolIndex[name] = i
+	g.symbolNames = append(g.symbolNames, name)
+	g.lastEvent = append(g.lastEvent, 0)
+	for _, l := range g.books {
+		l.books = append(l.books, &book{orders: map[int64]resting{}})
+	}
+	for _, l := range g.typicals {
+		l.logTypical = append(l.logTypical, 0)
+		l.seen = append(l.seen, 0)
+	}
+	for _, c := range g.configs {
+		c.symbols = append(c.symbols, configSymbol{})
+	}
+	return i
+}
+
+func (g *group) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
 	if ev.Kind != detectors.KindOrder && ev.Kind != detectors.KindTrade {
 		return // the clock of a symbol is its orders and trades only
 	}
-	if ev.TS >= d.nextSweep {
-		d.sweep(ev.TS)
+	g.seq++
+	if ev.TS >= g.nextSweep {
+		g.sweep(ev.TS)
 	}
-	b := d.bookOf(ev.Symbol)
-	b.lastEvent = ev.TS
+	si := g.symbol(ev.Symbol)
+	g.lastEvent[si] = ev.TS
 	// Judge the candidates whose grace is over, then close the episodes whose gap is over.
-	for len(b.judging) > 0 && b.judging[0].cancelled+d.grace < ev.TS {
-		c := b.judging[0]
-		b.judging[0] = nil
-		b.judging = b.judging[1:]
-		d.judge(c, b, c.cancelled+d.grace)
-	}
-	if len(b.episodes) > 0 && ev.TS >= b.deadline {
-		d.closeDue(b, ev.TS, false, emit)
+	for _, c := range g.configs {
+		cs := &c.symbols[si]
+		for len(cs.judging) > 0 && cs.judging[0].cancelled+c.grace < ev.TS {
+			cand := cs.judging[0]
+			cs.judging[0] = nil
+			cs.judging = cs.judging[1:]
+			c.judge(cand, cs, cand.cancelled+c.grace)
+		}
+		if len(cs.episodes) > 0 && ev.TS >= cs.deadline {
+			c.closeDue(cs, ev.TS, false, emit)
+		}
 	}
 	switch ev.Kind {
 	case detectors.KindOrder:
-		d.onOrder(ev, b)
+		g.onOrder(ev, si)
 	case detectors.KindTrade:
-		d.onTrade(ev)
+		g.onTrade(ev)
 	}
 }
 
-func (d *detector) onOrder(ev *detectors.Event, b *book) {
+func (g *group) onOrder(ev *detectors.Event, si int) {
 	o := &ev.Order
-	d.evictOld(ev.TS)
+	for _, l := range g.books {
+		l.evictOld(ev.TS)
+	}
 	rests := o.Type == detectors.Limit || o.Type == detectors.StopLimit
 	switch o.Event {
 	case detectors.OrderNew:
 		if o.Type == detectors.Limit && o.Qty > 0 && !math.IsInf(o.Qty, 0) {
 			// A quote on the other side of a live candidate makes its account two-sided.
-			for _, c := range d.candidates[acctKey{ev.Symbol, o.Account}] {
+			for _, c := range g.candidates[acctKey{ev.Symbol, o.Account}] {
 				if !c.done && c.cancelled == 0 && c.side == o.Side.Opposite() {
 					c.ownOpposite += o.Qty
 				}
 			}
-			d.considerNew(ev, b)
-			d.learnSize(b, o.Qty)
+			for _, c := range g.configs {
+				g.considerNew(c, ev, si)
+			}
+			for _, l := range g.typicals {
+				l.learn(si, o.Qty)
+			}
 		}
 		if rests && o.LeavesQty > 0 {
-			d.rest(ev.Symbol, b, o, ev.TS)
+			for _, l := range g.books {
+				l.rest(si, o, ev.TS)
+			}
 		}
 	case detectors.OrderAmend:
-		if r, ok := b.orders[o.OrderID]; ok {
-			r.price, r.leaves = o.Price, o.LeavesQty
-			if r.leaves <= 0 {
-				d.unrest(b, o.OrderID)
-			} else {
-				b.orders[o.OrderID] = r
+		for _, l := range g.books {
+			b := l.books[si]
+			if r, ok := b.orders[o.OrderID]; ok {
+				r.price, r.leaves = o.Price, o.LeavesQty
+				if r.leaves <= 0 {
+					l.unrest(b, o.OrderID)
+				} else {
+					b.orders[o.OrderID] = r
+				}
+			} else if rests && o.LeavesQty > 0 {
+				l.rest(si, o, ev.TS)
 			}
-		} else if rests && o.LeavesQty > 0 {
-			d.rest(ev.Symbol, b, o, ev.TS)
 		}
-		if c := d.byOrder[o.OrderID]; c != nil && !c.done {
-			c.qty, c.price = math.Max(c.qty, o.Qty), o.Price
+		// A configuration's live candidate of an order id is its only one not done.
+		for _, c := range g.byOrder[o.OrderID] {
+			if !c.done {
+				c.qty, c.price = math.Max(c.qty, o.Qty), o.Price
+			}
 		}
 	case detectors.OrderFill:
-		if r, ok := b.orders[o.OrderID]; ok {
-			r.leaves = o.LeavesQty
-			if r.leaves <= 0 {
-				d.unrest(b, o.OrderID)
-			} else {
-				b.orders[o.OrderID] = r
+		for _, l := range g.books {
+			b := l.books[si]
+			if r, ok := b.orders[o.OrderID]; ok {
+				r.leaves = o.LeavesQty
+				if r.leaves <= 0 {
+					l.unrest(b, o.OrderID)
+				} else {
+					b.orders[o.OrderID] = r
+				}
 			}
 		}
-		if c := d.byOrder[o.OrderID]; c != nil && !c.done {
-			c.filled += o.Qty
+		for _, c := range g.byOrder[o.OrderID] {
+			if !c.done {
+				c.filled += o.Qty
+			}
 		}
 	case detectors.OrderCancel, detectors.OrderExpire, detectors.OrderReject:
-		d.unrest(b, o.OrderID)
-		if c := d.byOrder[o.OrderID]; c != nil && !c.done && c.cancelled == 0 && c.symbol == ev.Symbol {
-			c.cancelled = ev.TS
-			b.judging = append(b.judging, c)
+		for _, l := range g.books {
+			l.unrest(l.books[si], o.OrderID)
+		}
+		for _, c := range g.byOrder[o.OrderID] {
+			if !c.done && c.cancelled == 0 && c.symbol == ev.Symbol {
+				c.cancelled = ev.TS
+				cs := &c.cfg.symbols[si]
+				cs.judging = append(cs.judging, c)
+			}
 		}
 	}
 }
 
-func (d *detector) rest(symbol string, b *book, o *detectors.Order, ts detectors.Micros) {
+func (l *bookLayer) rest(si int, o *detectors.Order, ts detectors.Micros) {
+	b := l.books[si]
 	if _, ok := b.orders[o.OrderID]; !ok {
-		d.open++
+		l.open++
 	}
 	b.orders[o.OrderID] = resting{account: o.Account, side: o.Side, price: o.Price, leaves: o.LeavesQty, placed: ts}
-	d.ages = append(d.ages, ageEntry{placed: ts, book: b, orderID: o.OrderID})
-	for d.open > d.maxOpen && d.agesHead < len(d.ages) {
-		d.evictHead()
+	l.ages = append(l.ages, ageEntry{placed: ts, book: b, orderID: o.OrderID})
+	for l.open > l.maxOpen && l.agesHead < len(l.ages) {
+		l.evictHead()
 	}
 }
 
-func (d *detector) unrest(b *book, id int64) {
+func (l *bookLayer) unrest(b *book, id int64) {
 	if _, ok := b.orders[id]; ok {
 		delete(b.orders, id)
-		d.open--
+		l.open--
 	}
 }
 
 // evictOld forgets resting orders placed more than order_horizon ago.
-func (d *detector) evictOld(now detectors.Micros) {
-	for d.agesHead < len(d.ages) && d.ages[d.agesHead].placed < now-d.horizon {
-		d.evictHead()
+func (l *bookLayer) evictOld(now detectors.Micros) {
+	for l.agesHead < len(l.ages) && l.ages[l.agesHead].placed < now-l.horizon {
+		l.evictHead()
 	}
 	// Compact the queue once its dead head dominates, so memory follows the live entries.
-	if d.agesHead > 1024 && d.agesHead*2 > len(d.ages) {
-		d.ages = append(d.ages[:0], d.ages[d.agesHead:]...)
-		d.agesHead = 0
+	if l.agesHead > 1024 && l.agesHead*2 > len(l.ages) {
+		l.ages = append(l.ages[:0], l.ages[l.agesHead:]...)
+		l.agesHead = 0
 	}
 }
 
-func (d *detector) evictHead() {
-	e := d.ages[d.agesHead]
-	d.agesHead++
+func (l *bookLayer) evictHead() {
+	e := l.ages[l.agesHead]
+	l.agesHead++
 	// Only if it is still the same placement (an amend re-queues the order).
 	if r, ok := e.book.orders[e.orderID]; ok && r.placed == e.placed {
-		d.unrest(e.book, e.orderID)
+		l.unrest(e.book, e.orderID)
 	}
 }
 
-func (d *detector) learnSize(b *book, qty float64) {
+func (l *typicalLayer) learn(si int, qty float64) {
 	x := math.Log(qty)
-	if b.seen == 0 {
-		b.logTypical = x
+	if l.seen[si] == 0 {
+		l.logTypical[si] = x
 	} else {
 		// Clip at the candidate threshold so the orders we look for do not become typical.
-		x = math.Min(x, b.logTypical+math.Log(d.minSizeRatio))
-		b.logTypical += d.alpha * (x - b.logTypical)
+		x = math.Min(x, l.logTypical[si]+math.Log(l.minSizeRatio))
+		l.logTypical[si] += l.alpha * (x - l.logTypical[si])
 	}
-	b.seen++
+	l.seen[si]++
 }
 
-// sorted sums the quantities in d.scratch in ascending order: the same float whatever the
+// typicalAt returns the symbol's typical order size before the event seq is learnt.
+func (l *typicalLayer) typicalAt(si int, seq int64) float64 {
+	if l.seq != seq {
+		l.seq, l.typical = seq, math.Exp(l.logTypical[si])
+	}
+	return l.typical
+}
+
+// sortedSum sums the quantities in g.scratch in ascending order: the same float whatever the
 // order in which the book's map was walked.
-func (d *detector) sortedSum() float64 {
-	sort.Float64s(d.scratch)
+func (g *group) sortedSum() float64 {
+	sort.Float64s(g.scratch)
 	var sum float64
-	for _, q := range d.scratch {
+	for _, q := range g.scratch {
 		sum += q
 	}
-	d.scratch = d.scratch[:0]
+	g.scratch = g.scratch[:0]
 	return sum
 }
 
-// considerNew checks a new limit order against the book as it was just before it.
-func (d *detector) considerNew(ev *detectors.Event, b *book) {
-	o := &ev.Order
-	if b.seen < d.warmup || b.seen == 0 {
+// touch returns the best prices of the symbol's book on the order's side (S) and the other
+// (O), once per event.
+func (g *group) touch(l *bookLayer, si int, side detectors.Side) {
+	if l.seq == g.seq {
 		return
 	}
-	typical := math.Exp(b.logTypical)
-	sizeRatio := o.Qty / typical
-	if sizeRatio < d.minSizeRatio || o.Qty*o.Price < d.minNotional || !(o.Price > 0) {
-		return
-	}
-	if d.nCand >= d.maxCandidates {
-		return
-	}
-	// Best prices: side S is the order's side, O the other.
-	var bestS, bestO float64
-	hasS, hasO := false, false
-	for _, r := range b.orders {
-		if r.side == o.Side {
-			if !hasS || better(o.Side, r.price, bestS) {
-				bestS, hasS = r.price, true
+	l.seq, l.depths = g.seq, l.depths[:0]
+	l.bestS, l.bestO, l.hasS, l.hasO = 0, 0, false, false
+	for _, r := range l.books[si].orders {
+		if r.side == side {
+			if !l.hasS || better(side, r.price, l.bestS) {
+				l.bestS, l.hasS = r.price, true
 			}
-		} else if !hasO || better(r.side, r.price, bestO) {
-			bestO, hasO = r.price, true
+		} else if !l.hasO || better(r.side, r.price, l.bestO) {
+			l.bestO, l.hasO = r.price, true
 		}
 	}
-	if hasO && crosses(o.Side, o.Price, bestO) {
+}
+
+// depth returns the quantity resting on the order's side within bandBP of the touch and the
+// account's own quantity within bandBP of the other side's touch, once per event and band.
+func (g *group) depth(l *bookLayer, si int, o *detectors.Order, touch, bandBP float64) (depth, ownOpposite float64) {
+	for _, d := range l.depths {
+		if d.bandBP == bandBP {
+			return d.depth, d.ownOpposite
+		}
+	}
+	orders := l.books[si].orders
+	for _, r := range orders {
+		if r.side == o.Side && float64(o.Side)*(touch-r.price)/touch*1e4 <= bandBP {
+			g.scratch = append(g.scratch, r.leaves)
+		}
+	}
+	depth = g.sortedSum()
+	for _, r := range orders {
+		if r.side != o.Side && r.account == o.Account && l.hasO && float64(r.side)*(l.bestO-r.price)/l.bestO*1e4 <= bandBP {
+			g.scratch = append(g.scratch, r.leaves)
+		}
+	}
+	ownOpposite = g.sortedSum()
+	l.depths = append(l.depths, depthEntry{bandBP: bandBP, depth: depth, ownOpposite: ownOpposite})
+	return depth, ownOpposite
+}
+
+// considerNew checks a new limit order against the book as it was just before it, for one
+// configuration.
+func (g *group) considerNew(c *config, ev *detectors.Event, si int) {
+	o := &ev.Order
+	tl := c.typical
+	if tl.seen[si] < c.warmup || tl.seen[si] == 0 {
+		return
+	}
+	typical := tl.typicalAt(si, g.seq)
+	sizeRatio := o.Qty / typical
+	if sizeRatio < c.minSizeRatio || o.Qty*o.Price < c.minNotional || !(o.Price > 0) {
+		return
+	}
+	if c.nCand >= c.maxCandidates {
+		return
+	}
+	l := c.book
+	g.touch(l, si, o.Side)
+	if l.hasO && crosses(o.Side, o.Price, l.bestO) {
 		return // marketable: it trades, it does not rest
 	}
-	touch := bestS
-	if !hasS {
-		if !hasO {
+	touch := l.bestS
+	if !l.hasS {
+		if !l.hasO {
 			return // no book to spoof
 		}
-		touch = bestO
+		touch = l.bestO
 	}
 	// Distance behind the touch, in bp of the touch (0 when the order improves it).
 	distance := math.Max(0, float64(o.Side)*(touch-o.Price)/touch*1e4)
-	if distance > d.maxDistBP {
+	if distance > c.maxDistBP {
 		return
 	}
-	for _, r := range b.orders {
-		if r.side == o.Side && float64(o.Side)*(touch-r.price)/touch*1e4 <= d.bandBP {
-			d.scratch = append(d.scratch, r.leaves)
-		}
-	}
-	depth := d.sortedSum()
-	for _, r := range b.orders {
-		if r.side != o.Side && r.account == o.Account && hasO && float64(r.side)*(bestO-r.price)/bestO*1e4 <= d.bandBP {
-			d.scratch = append(d.scratch, r.leaves)
-		}
-	}
-	ownOpposite := d.sortedSum()
+	depth, ownOpposite := g.depth(l, si, o, touch, c.bandBP)
 	depthRatio := math.Inf(1)
 	if depth > 0 {
 		depthRatio = o.Qty / depth
 	}
-	if depthRatio < d.minDepthRatio || ownOpposite >= d.maxTwoSided*o.Qty {
+	if depthRatio < c.minDepthRatio || ownOpposite >= c.maxTwoSided*o.Qty {
 		return
 	}
-	c := &candidate{
-		symbol: ev.Symbol, account: o.Account, orderID: o.OrderID, side: o.Side, qty: o.Qty, price: o.Price,
+	cand := &candidate{
+		cfg: c, symbol: ev.Symbol, account: o.Account, orderID: o.OrderID, side: o.Side, qty: o.Qty, price: o.Price,
 		typical: typical, placed: ev.TS, sizeRatio: sizeRatio, depthRatio: depthRatio, distanceBP: distance,
 		ownOpposite: ownOpposite,
 	}
-	if old := d.byOrder[o.OrderID]; old != nil {
-		old.done = true
+	// The configuration's earlier candidate of the same order id is over.
+	for _, old := range g.byOrder[o.OrderID] {
+		if old.cfg == c {
+			old.done = true
+		}
 	}
 	k := acctKey{ev.Symbol, o.Account}
-	d.candidates[k] = append(d.candidates[k], c)
-	d.byOrder[o.OrderID] = c
-	d.nCand++
+	g.candidates[k] = append(g.candidates[k], cand)
+	g.byOrder[o.OrderID] = append(g.byOrder[o.OrderID], cand)
+	c.nCand++
 }
 
 // better reports whether price a is better than b for side s (higher bid, lower ask).
@@ -449,7 +601,7 @@ func crosses(s detectors.Side, p, o float64) bool {
 	return p <= o
 }
 
-func (d *detector) onTrade(ev *detectors.Event) {
+func (g *group) onTrade(ev *detectors.Event) {
 	t := &ev.Trade
 	if t.MakerAccount == t.TakerAccount {
 		return // a self-trade moves no position
@@ -462,11 +614,11 @@ func (d *detector) onTrade(ev *detectors.Event) {
 		if side.account == "" {
 			continue
 		}
-		for _, c := range d.candidates[acctKey{ev.Symbol, side.account}] {
+		for _, c := range g.candidates[acctKey{ev.Symbol, side.account}] {
 			if c.done || side.side != c.side.Opposite() || ev.TS < c.placed {
 				continue
 			}
-			if c.cancelled != 0 && ev.TS > c.cancelled+d.grace {
+			if c.cancelled != 0 && ev.TS > c.cancelled+c.cfg.grace {
 				continue
 			}
 			c.oppositeQty += t.Qty
@@ -480,41 +632,41 @@ func (d *detector) onTrade(ev *detectors.Event) {
 
 // Score is a spoof's score from its size ratio, lifetime and opposite-side quantity in typical
 // sizes (see the package doc).
-func (d *detector) Score(sizeRatio float64, lifetime detectors.Micros, oppositeTypicals float64) float64 {
-	size := 1 - math.Exp(-sizeRatio/d.sizeScale)
-	life := 1 - float64(lifetime)/(2*float64(d.maxLifetime))
+func (c *config) Score(sizeRatio float64, lifetime detectors.Micros, oppositeTypicals float64) float64 {
+	size := 1 - math.Exp(-sizeRatio/c.sizeScale)
+	life := 1 - float64(lifetime)/(2*float64(c.maxLifetime))
 	opposite := 1 - math.Exp(-oppositeTypicals)
 	return math.Cbrt(size * life * opposite)
 }
 
 // judge decides at time at whether a cancelled candidate is a spoof, and if so adds it to its
 // account's episode in the symbol.
-func (d *detector) judge(c *candidate, b *book, at detectors.Micros) {
-	if c.done {
+func (c *config) judge(cand *candidate, cs *configSymbol, at detectors.Micros) {
+	if cand.done {
 		return
 	}
-	c.done = true
-	lifetime := c.cancelled - c.placed
-	if lifetime > d.maxLifetime || c.filled > d.maxFilled*c.qty || c.ownOpposite >= d.maxTwoSided*c.qty ||
-		!(c.oppositeQty > 0) || c.oppositeQty < d.minOppRatio*c.typical {
+	cand.done = true
+	lifetime := cand.cancelled - cand.placed
+	if lifetime > c.maxLifetime || cand.filled > c.maxFilled*cand.qty || cand.ownOpposite >= c.maxTwoSided*cand.qty ||
+		!(cand.oppositeQty > 0) || cand.oppositeQty < c.minOppRatio*cand.typical {
 		return
 	}
-	sp := spoof{c: c, score: d.Score(c.sizeRatio, lifetime, c.oppositeQty/c.typical), judgedAt: at}
-	k := acctKey{c.symbol, c.account}
-	e := d.episodes[k]
+	sp := spoof{c: cand, score: c.Score(cand.sizeRatio, lifetime, cand.oppositeQty/cand.typical), judgedAt: at}
+	k := acctKey{cand.symbol, cand.account}
+	e := c.episodes[k]
 	if e == nil {
-		e = &episode{k: k, first: c.placed}
-		d.episodes[k] = e
-		b.episodes = append(b.episodes, e)
+		e = &episode{k: k, first: cand.placed}
+		c.episodes[k] = e
+		cs.episodes = append(cs.episodes, e)
 	}
-	e.first = min(e.first, c.placed)
+	e.first = min(e.first, cand.placed)
 	e.last = at
 	e.count++
 	if e.count == 1 || sp.score > e.best.score {
 		e.best = sp
 	}
 	// Evidence: keep the best and the latest spoofs within the cap.
-	if len(e.spoofs) >= d.maxSpoofs {
+	if len(e.spoofs) >= c.maxSpoofs {
 		drop := 0
 		if e.spoofs[0].c == e.best.c && len(e.spoofs) > 1 {
 			drop = 1
@@ -522,45 +674,45 @@ func (d *detector) judge(c *candidate, b *book, at detectors.Micros) {
 		e.spoofs = append(e.spoofs[:drop], e.spoofs[drop+1:]...)
 	}
 	e.spoofs = append(e.spoofs, sp)
-	if len(b.episodes) == 1 || at+d.episodeGap < b.deadline {
-		b.deadline = at + d.episodeGap
+	if len(cs.episodes) == 1 || at+c.episodeGap < cs.deadline {
+		cs.deadline = at + c.episodeGap
 	}
 }
 
 // closeDue emits the symbol's episodes whose gap is over at now (all of them at the end of the
 // input), in opening order, and recomputes the symbol's deadline.
-func (d *detector) closeDue(b *book, now detectors.Micros, all bool, emit detectors.Emit) {
-	kept := b.episodes[:0]
-	b.deadline = math.MaxInt64
-	for _, e := range b.episodes {
-		if all || now-e.last >= d.episodeGap {
-			d.emitEpisode(e, now, emit)
-			delete(d.episodes, e.k)
+func (c *config) closeDue(cs *configSymbol, now detectors.Micros, all bool, emit detectors.GroupEmit) {
+	kept := cs.episodes[:0]
+	cs.deadline = math.MaxInt64
+	for _, e := range cs.episodes {
+		if all || now-e.last >= c.episodeGap {
+			c.emitEpisode(e, now, emit)
+			delete(c.episodes, e.k)
 			continue
 		}
 		kept = append(kept, e)
-		b.deadline = min(b.deadline, e.last+d.episodeGap)
+		cs.deadline = min(cs.deadline, e.last+c.episodeGap)
 	}
-	clear(b.episodes[len(kept):])
-	b.episodes = kept
+	clear(cs.episodes[len(kept):])
+	cs.episodes = kept
 }
 
-func (d *detector) emitEpisode(e *episode, now detectors.Micros, emit detectors.Emit) {
+func (c *config) emitEpisode(e *episode, now detectors.Micros, emit detectors.GroupEmit) {
 	var orderIDs, tradeIDs []int64
 	for _, sp := range e.spoofs {
 		orderIDs = append(orderIDs, sp.c.orderID)
 		orderIDs = append(orderIDs, sp.c.orderIDs...)
 		tradeIDs = append(tradeIDs, sp.c.tradeIDs...)
 	}
-	c := e.best.c
-	emit(detectors.Alert{
-		Symbol: c.symbol, Accounts: []string{c.account}, TS: now, WindowStart: e.first, WindowEnd: e.last, Score: e.best.score,
+	b := e.best.c
+	emit(c.index, detectors.Alert{
+		Symbol: b.symbol, Accounts: []string{b.account}, TS: now, WindowStart: e.first, WindowEnd: e.last, Score: e.best.score,
 		Evidence: detectors.Evidence{
 			OrderIDs: uniqueIDs(orderIDs), TradeIDs: uniqueIDs(tradeIDs),
 			Features: map[string]float64{
-				"size_ratio": c.sizeRatio, "depth_ratio": c.depthRatio, "distance_bp": c.distanceBP,
-				"lifetime_s": float64(c.cancelled-c.placed) / float64(detectors.Second), "filled_fraction": c.filled / c.qty,
-				"opposite_qty": c.oppositeQty, "typical_qty": c.typical, "spoofs": float64(e.count),
+				"size_ratio": b.sizeRatio, "depth_ratio": b.depthRatio, "distance_bp": b.distanceBP,
+				"lifetime_s": float64(b.cancelled-b.placed) / float64(detectors.Second), "filled_fraction": b.filled / b.qty,
+				"opposite_qty": b.oppositeQty, "typical_qty": b.typical, "spoofs": float64(e.count),
 			},
 		},
 	})
@@ -577,52 +729,70 @@ func uniqueIDs(ids []int64) []int64 {
 	return out
 }
 
-// sweep drops judged candidates and live ones past max_lifetime (they can no longer be spoofs),
-// every second of event time. Each map is rebuilt by deletion only, so iteration order does not
-// change the state.
-func (d *detector) sweep(now detectors.Micros) {
-	for k, list := range d.candidates {
+// sweep drops judged candidates and live ones past their max_lifetime (they can no longer be
+// spoofs), every second of event time. Each map is rebuilt by deletion only, so iteration order
+// does not change the state.
+func (g *group) sweep(now detectors.Micros) {
+	for k, list := range g.candidates {
 		kept := list[:0]
 		for _, c := range list {
-			if c.cancelled == 0 && now > c.placed+d.maxLifetime {
+			if c.cancelled == 0 && now > c.placed+c.cfg.maxLifetime {
 				c.done = true
 			}
 			if c.done {
-				if d.byOrder[c.orderID] == c {
-					delete(d.byOrder, c.orderID)
-				}
-				d.nCand--
+				g.forgetOrder(c)
+				c.cfg.nCand--
 				continue
 			}
 			kept = append(kept, c)
 		}
 		if len(kept) == 0 {
-			delete(d.candidates, k)
+			delete(g.candidates, k)
 		} else {
-			d.candidates[k] = kept
+			clear(list[len(kept):])
+			g.candidates[k] = kept
 		}
 	}
-	d.nextSweep = now + detectors.Second
+	g.nextSweep = now + detectors.Second
+}
+
+// forgetOrder removes a candidate from the index by order id.
+func (g *group) forgetOrder(c *candidate) {
+	list := g.byOrder[c.orderID]
+	for i, x := range list {
+		if x == c {
+			list = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(g.byOrder, c.orderID)
+	} else {
+		g.byOrder[c.orderID] = list
+	}
 }
 
 // Flush judges the cancelled candidates and closes every open episode at its symbol's last
 // event, symbols in name order: no time beyond the last event is invented.
-func (d *detector) Flush(emit detectors.Emit) {
-	names := make([]string, 0, len(d.books))
-	for n := range d.books {
-		names = append(names, n)
+func (g *group) Flush(emit detectors.GroupEmit) {
+	order := make([]int, len(g.symbolNames))
+	for i := range order {
+		order[i] = i
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		b := d.books[n]
-		for _, c := range b.judging {
-			if c.cancelled+d.grace < b.lastEvent {
-				d.judge(c, b, c.cancelled+d.grace)
-			} else {
-				d.judge(c, b, b.lastEvent)
+	sort.Slice(order, func(i, j int) bool { return g.symbolNames[order[i]] < g.symbolNames[order[j]] })
+	for _, si := range order {
+		last := g.lastEvent[si]
+		for _, c := range g.configs {
+			cs := &c.symbols[si]
+			for _, cand := range cs.judging {
+				if cand.cancelled+c.grace < last {
+					c.judge(cand, cs, cand.cancelled+c.grace)
+				} else {
+					c.judge(cand, cs, last)
+				}
 			}
+			cs.judging = nil
+			c.closeDue(cs, last, true, emit)
 		}
-		b.judging = nil
-		d.closeDue(b, b.lastEvent, true, emit)
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 func TestScripts(t *testing.T) { scripttest.RunDir(t, "testdata") }
 
-func build(t *testing.T, values map[string]float64) *detector {
+func build(t *testing.T, values map[string]float64) *group {
 	t.Helper()
 	s, ok := detectors.Lookup(Name)
 	if !ok {
@@ -19,11 +19,11 @@ func build(t *testing.T, values map[string]float64) *detector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := newDetector(p, detectors.Env{})
+	g, err := newGroup([]detectors.Params{p}, detectors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d.(*detector)
+	return g.(*group)
 }
 
 // TestRestingOrdersAreBounded places orders that are never cancelled and checks that the book
@@ -36,25 +36,26 @@ func TestRestingOrdersAreBounded(t *testing.T) {
 		ev.TS = int64(i) * 10 * detectors.Millisecond
 		ev.Order = detectors.Order{Account: "M", OrderID: int64(i + 1), Event: detectors.OrderNew, Side: detectors.Buy,
 			Type: detectors.Limit, Price: 100 - float64(i%10)*0.1, Qty: 1, LeavesQty: 1}
-		d.OnEvent(&ev, func(detectors.Alert) { t.Fatal("unexpected alert") })
-		if d.open > 500 || len(d.books["X"].orders) != d.open {
-			t.Fatalf("open %d (book %d), cap 500", d.open, len(d.books["X"].orders))
+		d.OnEvent(&ev, func(int, detectors.Alert) { t.Fatal("unexpected alert") })
+		l := d.books[0]
+		if l.open > 500 || len(l.books[d.symbolIndex["X"]].orders) != l.open {
+			t.Fatalf("open %d (book %d), cap 500", l.open, len(l.books[d.symbolIndex["X"]].orders))
 		}
 	}
-	if len(d.ages)-d.agesHead > 2000 {
-		t.Errorf("age queue holds %d live entries", len(d.ages)-d.agesHead)
+	if l := d.books[0]; len(l.ages)-l.agesHead > 2000 {
+		t.Errorf("age queue holds %d live entries", len(l.ages)-l.agesHead)
 	}
 	// Age alone: with a high cap, only the last 10 s (1000 orders) stay.
 	d = build(t, map[string]float64{"order_horizon": 10})
 	for i := 0; i < 5_000; i++ {
 		ev.TS = int64(i) * 10 * detectors.Millisecond
 		ev.Order.OrderID = int64(i + 1)
-		d.OnEvent(&ev, func(detectors.Alert) {})
+		d.OnEvent(&ev, func(int, detectors.Alert) {})
 	}
 	// Hand count: the last order is at 49.99 s; orders placed before 39.99 s are gone, so ids
 	// placed at 39.99 s .. 49.99 s remain: 1001 orders.
-	if d.open != 1001 {
-		t.Errorf("open %d after horizon eviction, want 1001", d.open)
+	if d.books[0].open != 1001 {
+		t.Errorf("open %d after horizon eviction, want 1001", d.books[0].open)
 	}
 }
 
@@ -69,11 +70,11 @@ func TestCandidatesAreBounded(t *testing.T) {
 		ev.Order = detectors.Order{Account: "A", OrderID: int64(i + 10), Event: detectors.OrderNew, Side: detectors.Buy,
 			Type: detectors.Limit, Price: 100.9, Qty: 50, LeavesQty: 50}
 		d.OnEvent(&ev, nil)
-		if d.nCand > 20 || len(d.byOrder) > 20 {
-			t.Fatalf("%d candidates, cap 20", d.nCand)
+		if d.configs[0].nCand > 20 || len(d.byOrder) > 20 {
+			t.Fatalf("%d candidates, cap 20", d.configs[0].nCand)
 		}
 	}
-	if d.nCand == 0 {
+	if d.configs[0].nCand == 0 {
 		t.Error("no candidates at all: the test does not exercise the cap")
 	}
 }
