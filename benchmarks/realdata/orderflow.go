@@ -36,7 +36,7 @@ const AnonymousActor = "anon"
 const perOrderPrefix = "ord-"
 
 // TopAlerts is how many of each detector's highest-scoring alerts the report lists per model.
-const TopAlerts = 3
+const TopAlerts = 5
 
 // OrderFlowResult is the alert rate of the detectors on LOBSTER's order flow, under each actor
 // model, and what the account-blind tests of spoofing and layering alone let through.
@@ -332,9 +332,9 @@ func (r *OrderFlowResult) Markdown(w io.Writer) {
 			fmt.Fprintf(w, "### %s, relaxed: spoofing and layering without their account tests, pump_and_dump without warm-up (%d actors)\n\n",
 				m.Model, m.Actors)
 		} else {
-			fmt.Fprintf(w, "### %s (%d actors)\n\n", m.Model, m.Actors)
+			fmt.Fprintf(w, "### %s, every detector at its defaults (%d actors)\n\n", m.Model, m.Actors)
 		}
-		fmt.Fprintf(w, "| detector (defaults) | reads | absent here | alerts | alerts per hour | actors named | "+
+		fmt.Fprintf(w, "| detector | reads | absent here | alerts | alerts per hour | actors named | "+
 			"candidates (any score) |\n|---|---|---|---|---|---|---|\n")
 		for _, d := range m.Detectors {
 			missing := strings.Join(d.Missing, ", ")
@@ -349,7 +349,7 @@ func (r *OrderFlowResult) Markdown(w io.Writer) {
 			continue
 		}
 		fmt.Fprintf(w, "Highest-scoring candidates (at most %d per detector, whatever their score):\n\n", TopAlerts)
-		fmt.Fprintf(w, "| detector | time (ET) | window | actors | score | features |\n|---|---|---|---|---|---|\n")
+		fmt.Fprintf(w, "| detector | judged (ET) | window | actors | score | features |\n|---|---|---|---|---|---|\n")
 		for _, a := range m.Top {
 			fmt.Fprintf(w, "| %s | %s | %.1f s | %s | %.3f | %s |\n", a.Detector,
 				time.UnixMicro(a.TS).In(newYork).Format("15:04:05.000"),

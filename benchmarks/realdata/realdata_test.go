@@ -127,7 +127,7 @@ func TestRealOrderFlow(t *testing.T) {
 	}
 	var b strings.Builder
 	res.Markdown(&b)
-	for _, want := range []string{"| spoofing | orders, trades | - | 0 | 0.00 | 0 |", string(ActorOneAnonymous)} {
+	for _, want := range []string{"| spoofing | orders, trades | - | 0 | 0.00 | 0 | 0 |", string(ActorOneAnonymous)} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q", want)
 		}
