@@ -33,7 +33,16 @@
 // without scoring, or at the symbol's first trade after that chunk's end, or at the end of the
 // input) or, at the latest, when its `max_burst_chunks`-th chunk closes (its later chunks are then
 // ignored until it ends): a pump that keeps climbing for minutes is reported within two chunks.
-// It raises one alert, at that time, scored by its best chunk so far, unless an
+//
+// A chunk that continues a burst is compared with the baseline before the burst (the ring less
+// the burst's earlier chunks: they are not normal trading), and the burst's chunks so far are
+// also judged together, as one window: their summed R, T and V against the mean and sd of the
+// sums of as many consecutive chunks of that baseline, and the return of their highest price over
+// the last price before the burst. A pump whose rush straddles a chunk boundary (half of it in
+// each chunk) is so judged on all of its evidence against a baseline of the same length. The
+// burst's score is the best of its windows (each chunk alone, and its first k chunks together).
+//
+// It raises one alert, at that time, scored by its best window so far, unless an
 // alert of the same symbol was raised less than `cooldown` seconds before (measured between the
 // best chunks' first trades) with a score at least as high: a pre-pump by the organisers minutes
 // before the signal must not hide the pump itself. Each alert restarts the cooldown. Bursts,
@@ -41,17 +50,18 @@
 // raises exactly the alerts of a run at 0 that score at least t.
 //
 // The alert's window runs from the burst's first chunk to the end of its last. Evidence, of the
-// best chunk: the features rush_orders, trades, notional, return, z_rush, z_trades, z_notional,
-// baseline_rush_mean, baseline_trades_mean and baseline_notional_mean, and the ids of up to 50
-// of its trades; burst_chunks counts the burst's chunks. When trades carry accounts, the alert's
+// best window: the features rush_orders, trades, notional, return, z_rush, z_trades, z_notional,
+// baseline_rush_mean, baseline_trades_mean and baseline_notional_mean (the baseline's means for
+// a window of that length), window_chunks (1 for a single chunk), and the ids of up to 50 of its
+// trades; burst_chunks counts the burst's chunks. When trades carry accounts, the alert's
 // accounts are those that bought (net, as taker or maker) at least `accumulation_share` of the
-// symbol's net bought quantity during the baseline before the best chunk and sold during it: who
+// symbol's net bought quantity during the baseline before the best window and sold during it: who
 // accumulated and sold into the pump. On public data the alert has no accounts.
 //
 // # State
 //
-// Per symbol: a ring of baseline/chunk chunk aggregates (576 for the defaults), the open chunk
-// and, only when trades carry accounts, net positions of at most `max_accounts` accounts over
+// Per symbol: a ring of baseline/chunk chunk aggregates (576 for the defaults), the open chunk,
+// the open burst's sums and, only when trades carry accounts, net positions of at most `max_accounts` accounts over
 // the baseline (the oldest-updated are evicted beyond that).
 package pumpdump
 
@@ -76,7 +86,8 @@ func init() {
 		Doc: "Per symbol and `chunk`-second chunk: buy rush orders R (same-millisecond same-side trades as one order), " +
 			"trades T, notional V and return of the high over the last price before the chunk, against the previous " +
 			"`baseline` seconds of chunks. z-scores with floors, each squashed 1-exp(-z/z_scale); score = weighted " +
-			"geometric mean (rush orders double). Consecutive scoring chunks are a burst, judged when it ends (its best chunk's score); within " +
+			"geometric mean (rush orders double). Consecutive scoring chunks are a burst, judged when it ends or at max_burst_chunks, by its best window " +
+			"(each chunk against the baseline before the burst, and its chunks together against the sums of as many baseline chunks); within " +
 			"`cooldown` seconds after an alert only a higher-scoring burst alerts. Accounts (when trades carry them): who accumulated before and sold into the burst.",
 		Needs:           []detectors.Kind{detectors.KindTrade},
 		DefaultMinScore: 0.75,
@@ -135,13 +146,15 @@ func New(p detectors.Params) *Detector {
 	return d
 }
 
-// Features are the figures of one scored chunk.
+// Features are the figures of one scored window: a chunk, or the first Chunks chunks of a burst
+// taken together (their sums against the sums of as many consecutive chunks of the baseline).
 type Features struct {
 	RushOrders, SellRushOrders, Trades int
 	Notional, High, Reference, Return  float64
 	ZRush, ZTrades, ZNotional          float64
 	MeanRush, MeanTrades, MeanNotional float64
 	History                            detectors.Micros
+	Chunks                             int
 	Score                              float64
 }
 
@@ -185,7 +198,8 @@ type symbolState struct {
 	accounts  *accountBook
 }
 
-// burst is a run of consecutive scoring chunks of one symbol and the evidence of its best chunk.
+// burst is a run of consecutive scoring chunks of one symbol, the sums of the chunks judged so
+// far (the burst as one window) and the evidence of its best window.
 type burst struct {
 	firstChunk, lastChunk int64
 	chunks                int
@@ -194,6 +208,14 @@ type burst struct {
 	bestFirstTS           detectors.Micros
 	bestTradeIDs          []int64
 	bestAccounts          []string
+
+	// The burst's judged chunks taken together.
+	rushBuys, rushSells, trades int
+	notional, high, reference   float64
+	firstTS                     detectors.Micros
+	history                     detectors.Micros
+	tradeIDs                    []int64
+	delta                       map[string]float64 // net bought per account (only with accounts)
 }
 
 // OnEvent implements detectors.Detector.
@@ -355,6 +377,52 @@ func (d *Detector) baselineStats(s *symbolState) (mean, sd stat) {
 	return mean, sd
 }
 
+// windowStats returns the mean and standard deviation of the sums of `length` consecutive chunks
+// of the ring, leaving out its newest `exclude` chunks (the open burst's own, which are not
+// baseline). It scans the ring (at most baseline/chunk slots), which only chunks of a burst need.
+func (d *Detector) windowStats(s *symbolState, length, exclude int) (mean, sd stat) {
+	if length == 1 && exclude == 0 {
+		return d.baselineStats(s)
+	}
+	m := s.filled - exclude
+	windows := m - length + 1
+	if windows <= 0 || length < 1 {
+		return stat{}, stat{}
+	}
+	n := len(s.ring)
+	oldest := (s.next - s.filled + n) % n
+	at := func(i int) stat { return s.ring[(oldest+i)%n] }
+	sums := func(visit func(w stat)) {
+		var w stat
+		for i := 0; i < m; i++ {
+			x := at(i)
+			w.rush += x.rush
+			w.trades += x.trades
+			w.notional += x.notional
+			if i >= length {
+				o := at(i - length)
+				w.rush -= o.rush
+				w.trades -= o.trades
+				w.notional -= o.notional
+			}
+			if i >= length-1 {
+				visit(w)
+			}
+		}
+	}
+	k := float64(windows)
+	sums(func(w stat) { mean.rush += w.rush; mean.trades += w.trades; mean.notional += w.notional })
+	mean = stat{mean.rush / k, mean.trades / k, mean.notional / k}
+	var v stat
+	sums(func(w stat) {
+		v.rush += (w.rush - mean.rush) * (w.rush - mean.rush)
+		v.trades += (w.trades - mean.trades) * (w.trades - mean.trades)
+		v.notional += (w.notional - mean.notional) * (w.notional - mean.notional)
+	})
+	sd = stat{math.Sqrt(v.rush / k), math.Sqrt(v.trades / k), math.Sqrt(v.notional / k)}
+	return mean, sd
+}
+
 // Score computes a chunk's score from its features: see the package doc.
 func (d *Detector) Score(f *Features) float64 {
 	if f.RushOrders < d.minRush || f.Return < d.minReturn {
@@ -366,61 +434,117 @@ func (d *Detector) Score(f *Features) float64 {
 	return math.Pow(sR*sR*sT*sV*sP, 1.0/5)
 }
 
-func (d *Detector) features(s *symbolState) Features {
+// features scores the open chunk against the ring less its newest `exclude` chunks (those of
+// the open burst it continues).
+func (d *Detector) features(s *symbolState, exclude int) Features {
 	c := &s.cur
-	mean, sd := d.baselineStats(s)
 	f := Features{
 		RushOrders: c.rushBuys, SellRushOrders: c.rushSells, Trades: c.trades,
 		Notional: c.notional, High: c.high, Reference: s.lastPrice,
-		MeanRush: mean.rush, MeanTrades: mean.trades, MeanNotional: mean.notional,
-		History: c.firstTS - s.firstTS,
+		History: c.firstTS - s.firstTS, Chunks: 1,
 	}
 	if f.Reference <= 0 {
 		f.Reference = c.first
 	}
-	if f.Reference > 0 {
-		f.Return = c.high/f.Reference - 1
-	}
-	f.ZRush = (float64(c.rushBuys) - mean.rush) / (sd.rush + 1)
-	f.ZTrades = (float64(c.trades) - mean.trades) / (sd.trades + 1)
-	// The chunk's own mean trade notional floors the spread: with an empty baseline zV is
-	// about the trade count, as zT is, instead of infinite.
-	f.ZNotional = (c.notional - mean.notional) / (sd.notional + mean.notional + c.notional/float64(c.trades))
-	f.Score = d.Score(&f)
+	mean, sd := d.windowStats(s, 1, exclude)
+	d.compare(&f, mean, sd)
 	return f
 }
 
+// burstFeatures scores the burst's judged chunks taken together (the open chunk, already added to
+// the burst, and the ring's newest b.chunks-1 chunks) against the sums of b.chunks consecutive
+// chunks of the baseline before the burst: a pump whose rush straddles a chunk boundary is judged
+// on all of it, against a baseline of the same length.
+func (d *Detector) burstFeatures(s *symbolState, b *burst) Features {
+	f := Features{
+		RushOrders: b.rushBuys, SellRushOrders: b.rushSells, Trades: b.trades,
+		Notional: b.notional, High: b.high, Reference: b.reference,
+		History: b.history, Chunks: b.chunks,
+	}
+	mean, sd := d.windowStats(s, b.chunks, b.chunks-1)
+	d.compare(&f, mean, sd)
+	return f
+}
+
+// compare sets a window's return, z-scores against the baseline's mean and sd of windows of the
+// same length, and score.
+func (d *Detector) compare(f *Features, mean, sd stat) {
+	f.MeanRush, f.MeanTrades, f.MeanNotional = mean.rush, mean.trades, mean.notional
+	if f.Reference > 0 {
+		f.Return = f.High/f.Reference - 1
+	}
+	f.ZRush = (float64(f.RushOrders) - mean.rush) / (sd.rush + 1)
+	f.ZTrades = (float64(f.Trades) - mean.trades) / (sd.trades + 1)
+	// The window's own mean trade notional floors the spread: with an empty baseline zV is
+	// about the trade count, as zT is, instead of infinite.
+	f.ZNotional = (f.Notional - mean.notional) / (sd.notional + mean.notional + f.Notional/float64(max(f.Trades, 1)))
+	f.Score = d.Score(f)
+}
+
 func (d *Detector) score(s *symbolState, now detectors.Micros, emit detectors.Emit) {
-	f := d.features(s)
-	if d.onChunk != nil {
-		d.onChunk(s.name, s.chunkID*d.chunk, f)
-	}
-	if !(f.Score > 0) || f.History < d.warmup {
-		if s.burst != nil {
-			d.endBurst(s, now, emit)
-		}
-		return
-	}
 	b := s.burst
 	if b != nil && s.chunkID != b.lastChunk+1 {
 		d.endBurst(s, now, emit)
 		b = nil
 	}
+	// A chunk continuing a burst is compared with the baseline before the burst: the burst's
+	// earlier chunks are not normal trading.
+	exclude := 0
+	if b != nil {
+		exclude = int(min(b.lastChunk-b.firstChunk+1, int64(s.filled)))
+	}
+	f := d.features(s, exclude)
+	if d.onChunk != nil {
+		d.onChunk(s.name, s.chunkID*d.chunk, f)
+	}
+	if !(f.Score > 0) || f.History < d.warmup {
+		if b != nil {
+			d.endBurst(s, now, emit)
+		}
+		return
+	}
 	if b == nil {
-		b = &burst{firstChunk: s.chunkID}
+		b = &burst{firstChunk: s.chunkID, reference: f.Reference, firstTS: s.cur.firstTS, history: f.History}
 		s.burst = b
 	}
 	b.lastChunk = s.chunkID
 	if b.judged {
 		return // the burst was judged at max_burst_chunks; it only has to end
 	}
+	c := &s.cur
 	b.chunks++
+	b.rushBuys += c.rushBuys
+	b.rushSells += c.rushSells
+	b.trades += c.trades
+	b.notional += c.notional
+	b.high = max(b.high, c.high)
+	b.tradeIDs = append(b.tradeIDs, c.tradeIDs[:min(len(c.tradeIDs), maxEvidenceTrades-len(b.tradeIDs))]...)
+	if s.accounts != nil {
+		if b.delta == nil {
+			b.delta = map[string]float64{}
+		}
+		for acct, q := range c.delta {
+			if _, ok := b.delta[acct]; ok || len(b.delta) < d.maxAccounts {
+				b.delta[acct] += q
+			}
+		}
+	}
 	if b.chunks == 1 || f.Score > b.best.Score {
-		b.best, b.bestFirstTS = f, s.cur.firstTS
-		b.bestTradeIDs = append(b.bestTradeIDs[:0], s.cur.tradeIDs...)
+		b.best, b.bestFirstTS = f, c.firstTS
+		b.bestTradeIDs = append(b.bestTradeIDs[:0], c.tradeIDs...)
 		b.bestAccounts = nil
 		if s.accounts != nil {
-			b.bestAccounts = s.accounts.accumulators(s.cur.delta, d.accShare)
+			b.bestAccounts = s.accounts.accumulators(c.delta, d.accShare)
+		}
+	}
+	if b.chunks > 1 {
+		if w := d.burstFeatures(s, b); w.Score > b.best.Score {
+			b.best, b.bestFirstTS = w, b.firstTS
+			b.bestTradeIDs = append(b.bestTradeIDs[:0], b.tradeIDs...)
+			b.bestAccounts = nil
+			if s.accounts != nil {
+				b.bestAccounts = s.accounts.accumulators(b.delta, d.accShare)
+			}
 		}
 	}
 	if b.chunks >= d.maxBurstChunks {
@@ -467,6 +591,7 @@ func (d *Detector) judge(s *symbolState, b *burst, now detectors.Micros, emit de
 				"baseline_trades_mean":   f.MeanTrades,
 				"baseline_notional_mean": f.MeanNotional,
 				"burst_chunks":           float64(b.chunks),
+				"window_chunks":          float64(f.Chunks),
 			},
 		},
 	}
