@@ -53,8 +53,12 @@
 // placement, at most `max_open_orders` in all, the oldest first), the pending clusters and the
 // open episodes. Per account and symbol with an order or execution in the last
 // max_lifetime+cancel_window+grace seconds (or since a pending cluster's first cancel less
-// max_lifetime): its resting quantity per side and its recent placements and executions; swept
-// every second of the symbol's event time.
+// max_lifetime): its resting quantity per side and its recent placements and executions. Once a
+// second of the symbol's event time the accounts idle that long with nothing resting and no open
+// cluster are forgotten; each account's placements and executions are trimmed to that horizon
+// when it next adds one. The forgetting visits only the accounts that went idle or changed since
+// (a queue of accounts by last activity), not every account: the same accounts are forgotten at
+// the same instants as by a sweep over all of them.
 package layering
 
 import (
@@ -62,6 +66,7 @@ import (
 	"sort"
 
 	"github.com/fds-dev/fds/detectors"
+	"github.com/fds-dev/fds/detectors/internal/ring"
 )
 
 // Name is the detector's registry name.
@@ -149,6 +154,14 @@ type account struct {
 	placements []placement
 	clusters   [2]*cluster // the open cluster per side
 	last       detectors.Micros
+	forgotten  bool // deleted from its symbol's accounts
+	recheck    bool // queued in its symbol's recheck list
+}
+
+// touch is an account's activity at ts, in its symbol's queue by last activity.
+type touch struct {
+	a  *account
+	ts detectors.Micros
 }
 
 type cluster struct {
@@ -195,11 +208,21 @@ type symbolState struct {
 	pending    []*cluster // clusters awaiting judgement, in order of their last cancel
 	episodes   []*episode
 	deadline   detectors.Micros
+	// cut is the horizon of the last sweep: what an account recorded before it is no longer
+	// needed.
+	cut detectors.Micros
+	// touches queues the accounts' activity in time order; an account whose last activity is
+	// before the sweep's cut is idle and may be forgotten.
+	touches ring.Queue[touch]
+	// recheck lists the idle accounts whose resting quantity or open clusters changed since the
+	// last sweep without any activity of theirs (an order forgotten at the horizon, a cluster
+	// judged): the next sweep looks at them again.
+	recheck []*account
 }
 
 type ageEntry struct {
 	placed  detectors.Micros
-	symbol  string
+	s       *symbolState
 	orderID int64
 }
 
@@ -212,8 +235,8 @@ type detector struct {
 	alpha                                 float64
 	symbols                               map[string]*symbolState
 	episodes                              map[acctKey]*episode
-	ages                                  []ageEntry
-	agesHead, open                        int
+	ages                                  ring.Queue[ageEntry]
+	open                                  int
 }
 
 func newDetector(p detectors.Params, _ detectors.Env) (detectors.Detector, error) {
@@ -251,11 +274,23 @@ func (d *detector) symbol(name string) *symbolState {
 func (d *detector) account(s *symbolState, name string, now detectors.Micros) *account {
 	a := s.accounts[name]
 	if a == nil {
-		a = &account{k: acctKey{s.name, name}}
+		a = &account{k: acctKey{s.name, name}, last: math.MinInt64}
 		s.accounts[name] = a
 	}
-	a.last = now
+	if a.last != now {
+		a.last = now
+		s.touches.Push(touch{a: a, ts: now})
+	}
 	return a
+}
+
+// changed notes that an account's resting quantity or open clusters changed without activity
+// of its own: the next sweep checks whether it can be forgotten now.
+func (s *symbolState) changed(a *account) {
+	if !a.recheck && !a.forgotten {
+		a.recheck = true
+		s.recheck = append(s.recheck, a)
+	}
 }
 
 func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
@@ -306,9 +341,9 @@ func (d *detector) onOrder(ev *detectors.Event, s *symbolState) {
 		s.orders[o.OrderID] = or
 		d.open++
 		a.resting[idx(o.Side)] += o.LeavesQty
-		a.placements = append(a.placements, placement{ts: ev.TS, side: o.Side, qty: o.Qty})
-		d.ages = append(d.ages, ageEntry{placed: ev.TS, symbol: ev.Symbol, orderID: o.OrderID})
-		for d.open > d.maxOpen && d.agesHead < len(d.ages) {
+		a.placements = append(trimPlacements(a.placements, s.cut), placement{ts: ev.TS, side: o.Side, qty: o.Qty})
+		d.ages.Push(ageEntry{placed: ev.TS, s: s, orderID: o.OrderID})
+		for d.open > d.maxOpen && d.ages.Len() > 0 {
 			d.evictHead()
 		}
 	case detectors.OrderAmend:
@@ -399,7 +434,7 @@ func (d *detector) onTrade(ev *detectors.Event, s *symbolState) {
 			continue
 		}
 		a := d.account(s, leg.account, ev.TS)
-		a.execs = append(a.execs, execution{ts: ev.TS, side: leg.side, qty: t.Qty, tradeID: t.TradeID, orderID: leg.orderID})
+		a.execs = append(trimExecs(a.execs, s.cut), execution{ts: ev.TS, side: leg.side, qty: t.Qty, tradeID: t.TradeID, orderID: leg.orderID})
 	}
 }
 
@@ -409,6 +444,7 @@ func (d *detector) judge(s *symbolState, c *cluster, at detectors.Micros) {
 	a := c.acct
 	if a.clusters[idx(c.side)] == c {
 		a.clusters[idx(c.side)] = nil
+		s.changed(a)
 	}
 	if !c.warm || len(c.orders) < d.minLevels || !(c.typical > 0) {
 		return
@@ -530,57 +566,84 @@ func uniqueIDs(ids []int64) []int64 {
 
 // evictOld forgets live orders placed more than order_horizon ago.
 func (d *detector) evictOld(now detectors.Micros) {
-	for d.agesHead < len(d.ages) && d.ages[d.agesHead].placed < now-d.horizon {
+	for d.ages.Len() > 0 && d.ages.Front().placed < now-d.horizon {
 		d.evictHead()
-	}
-	if d.agesHead > 1024 && d.agesHead*2 > len(d.ages) {
-		d.ages = append(d.ages[:0], d.ages[d.agesHead:]...)
-		d.agesHead = 0
 	}
 }
 
 func (d *detector) evictHead() {
-	e := d.ages[d.agesHead]
-	d.agesHead++
-	if s := d.symbols[e.symbol]; s != nil {
-		if or := s.orders[e.orderID]; or != nil && or.placed == e.placed {
-			if a := s.accounts[or.account]; a != nil {
-				a.resting[idx(or.side)] -= or.leaves
-			}
-			d.unrest(s, or)
+	e := d.ages.Pop()
+	s := e.s
+	if or := s.orders[e.orderID]; or != nil && or.placed == e.placed {
+		if a := s.accounts[or.account]; a != nil {
+			a.resting[idx(or.side)] -= or.leaves
+			s.changed(a)
 		}
+		d.unrest(s, or)
 	}
 }
 
-// sweep, every second of a symbol's event time, trims each of its accounts' recent placements
-// and executions to what a cluster can still need — the last max_lifetime+cancel_window+grace
-// seconds, or back to max_lifetime before the first cancel of a pending cluster — and forgets
-// accounts with nothing recent, nothing resting and no open cluster. Per symbol, so that what a
-// symbol's detector state holds depends on that symbol's events only. Deletion only: the map
-// order does not matter.
+// sweep, every second of a symbol's event time, forgets the accounts with nothing recent,
+// nothing resting and no open cluster. Recent is the last max_lifetime+cancel_window+grace
+// seconds, or back to max_lifetime before the first cancel of a pending cluster: the sweep's cut,
+// which never decreases, and below which an account's placements and executions are trimmed when
+// it adds one (a judged layer only reads those at or after its first placement, which is never
+// before its first cancel less max_lifetime, so trimming earlier or later changes nothing).
+//
+// An account is forgotten at the first sweep at which it is idle (its last activity before the
+// cut) with nothing resting and no open cluster. It becomes idle when the cut passes its last
+// activity: its entry in the queue by last activity comes out then; while idle, only the
+// horizon's eviction of its orders and the judgement of its clusters change the rest, and those
+// put it on the recheck list. So visiting these two is the same as visiting every account.
+// Per symbol, so that what a symbol's detector state holds depends on that symbol's events only.
+// Deletion only: the order of visits does not matter.
 func (d *detector) sweep(s *symbolState, now detectors.Micros) {
 	cut := now - d.keep
 	for _, c := range s.pending {
 		cut = min(cut, c.firstCancel-d.maxLife)
 	}
-	for name, a := range s.accounts {
-		i := 0
-		for i < len(a.execs) && a.execs[i].ts < cut {
-			i++
-		}
-		// Re-slicing drops the head without moving the rest (a copy every sweep cost more than
-		// the rest of the detector); append reallocates, live part only, once the array is full.
-		a.execs = a.execs[i:]
-		i = 0
-		for i < len(a.placements) && a.placements[i].ts < cut {
-			i++
-		}
-		a.placements = a.placements[i:]
-		if a.last < cut && a.clusters[0] == nil && a.clusters[1] == nil && a.resting[0] <= 1e-12 && a.resting[1] <= 1e-12 {
-			delete(s.accounts, name)
+	s.cut = cut
+	for s.touches.Len() > 0 && s.touches.Front().ts < cut {
+		t := s.touches.Pop()
+		if t.a.last == t.ts { // else a later touch is queued
+			d.forgetIfIdle(s, t.a, cut)
 		}
 	}
+	for i, a := range s.recheck {
+		a.recheck = false
+		d.forgetIfIdle(s, a, cut)
+		s.recheck[i] = nil
+	}
+	s.recheck = s.recheck[:0]
 	s.nextSweep = now + detectors.Second
+}
+
+func (d *detector) forgetIfIdle(s *symbolState, a *account, cut detectors.Micros) {
+	if !a.forgotten && a.last < cut && a.clusters[0] == nil && a.clusters[1] == nil && a.resting[0] <= 1e-12 && a.resting[1] <= 1e-12 {
+		delete(s.accounts, a.k.account)
+		a.forgotten = true
+		a.execs, a.placements = nil, nil
+	}
+}
+
+// trimPlacements drops the placements before cut (the slice's order is time order). Re-slicing
+// drops the head without moving the rest; append reallocates, live part only, once the array is
+// full.
+func trimPlacements(ps []placement, cut detectors.Micros) []placement {
+	i := 0
+	for i < len(ps) && ps[i].ts < cut {
+		i++
+	}
+	return ps[i:]
+}
+
+// trimExecs drops the executions before cut, as trimPlacements.
+func trimExecs(xs []execution, cut detectors.Micros) []execution {
+	i := 0
+	for i < len(xs) && xs[i].ts < cut {
+		i++
+	}
+	return xs[i:]
 }
 
 // Flush judges the pending clusters and closes every open episode at its symbol's last event,

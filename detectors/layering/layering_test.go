@@ -2,6 +2,7 @@ package layering
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/fds-dev/fds/detectors"
@@ -60,5 +61,86 @@ func TestStateIsBounded(t *testing.T) {
 		if len(a.placements) > 3300/300+200 {
 			t.Fatalf("account %s keeps %d placements", a.k.account, len(a.placements))
 		}
+	}
+}
+
+// TestForgettingVisitsEveryIdleAccount checks the claim behind the sweep's queue of accounts by
+// last activity: right after each sweep, no account that a visit of every account would forget
+// (idle before the cut, nothing resting, no open cluster) is still kept, unless it changed
+// during that very event after the sweep (then it is queued for the next sweep's recheck). The
+// script is seeded and random: 40 accounts over two symbols, new orders (quantities such as 0.1
+// and 0.2, whose sums leave rounding residues), cancels in clusters, fills, amends, trades,
+// pauses longer than the 32 s of recent activity, and a 20 s order horizon that forgets resting
+// orders of idle accounts.
+func TestForgettingVisitsEveryIdleAccount(t *testing.T) {
+	d := build(t, map[string]float64{"order_horizon": 20, "warmup_orders": 0})
+	rng := rand.New(rand.NewPCG(8, 8))
+	type live struct {
+		acct, symbol string
+		id           int64
+		leaves       float64
+	}
+	var open []live
+	ts := detectors.Micros(0)
+	nextID := int64(1)
+	seen := map[*account]bool{}
+	for i := 0; i < 30_000; i++ {
+		ts += detectors.Micros(rng.IntN(400)) * detectors.Millisecond
+		if rng.IntN(500) == 0 {
+			ts += 40 * detectors.Second // a pause: accounts go idle
+		}
+		sym := []string{"X", "Y"}[rng.IntN(2)]
+		ev := detectors.Event{TS: ts, Symbol: sym, Kind: detectors.KindOrder}
+		acct := fmt.Sprintf("a%02d", rng.IntN(40))
+		switch r := rng.IntN(10); {
+		case r < 5 || len(open) == 0:
+			qty := float64(1+rng.IntN(3)) / 10
+			ev.Order = detectors.Order{Account: acct, OrderID: nextID, Event: detectors.OrderNew, Side: detectors.Side(1 - 2*rng.IntN(2)),
+				Type: detectors.Limit, Price: 100 + float64(rng.IntN(10)), Qty: qty, LeavesQty: qty}
+			open = append(open, live{acct, sym, nextID, qty})
+			nextID++
+		case r < 8:
+			j := rng.IntN(len(open))
+			o := open[j]
+			ev.Symbol, ev.Order = o.symbol, detectors.Order{Account: o.acct, OrderID: o.id, Event: detectors.OrderCancel}
+			open = append(open[:j], open[j+1:]...)
+		case r < 9:
+			j := rng.IntN(len(open))
+			o := &open[j]
+			fill := o.leaves / 2
+			o.leaves -= fill
+			ev.Symbol, ev.Order = o.symbol, detectors.Order{Account: o.acct, OrderID: o.id, Event: detectors.OrderFill, Qty: fill, LeavesQty: o.leaves}
+		default:
+			ev.Kind = detectors.KindTrade
+			ev.Trade = detectors.Trade{TradeID: int64(i), Price: 100, Qty: 0.1, TakerSide: detectors.Buy, TakerAccount: acct,
+				MakerAccount: fmt.Sprintf("a%02d", rng.IntN(40))}
+		}
+		s0 := d.symbols[ev.Symbol]
+		before := detectors.Micros(-1)
+		if s0 != nil {
+			before = s0.nextSweep
+		}
+		d.OnEvent(&ev, func(detectors.Alert) {})
+		s := d.symbols[ev.Symbol]
+		if s.nextSweep == before {
+			continue // no sweep at this event
+		}
+		for name, a := range s.accounts {
+			seen[a] = true
+			if a.last < s.cut && a.clusters[0] == nil && a.clusters[1] == nil && a.resting[0] <= 1e-12 && a.resting[1] <= 1e-12 && !a.recheck {
+				t.Fatalf("event %d (ts %d): account %s of %s is idle since %d (cut %d) with nothing resting, and kept", i, ts, name, ev.Symbol, a.last, s.cut)
+			}
+		}
+	}
+	// The script must exercise the forgetting: accounts were forgotten (and came back).
+	forgotten := 0
+	for a := range seen {
+		if a.forgotten {
+			forgotten++
+		}
+	}
+	t.Logf("%d accounts forgotten", forgotten)
+	if forgotten < 10 {
+		t.Fatal("no account was ever forgotten: the script does not test the forgetting")
 	}
 }
