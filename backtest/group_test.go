@@ -45,7 +45,7 @@ func groupedSpecs(t *testing.T) []*detectors.Spec {
 			have[s.Name] = true
 		}
 	}
-	for _, n := range []string{"spoofing"} {
+	for _, n := range []string{"spoofing", "wash_trade"} {
 		if !have[n] {
 			t.Fatalf("%s offers no group", n)
 		}

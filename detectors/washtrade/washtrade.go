@@ -85,7 +85,7 @@ func init() {
 			{Name: "max_episode_trades", Default: 1000, Min: 1, Max: 1e6, Integer: true, Unit: "count", Doc: "cap on the trades kept as an episode's evidence"},
 			{Name: "max_owners", Default: 100000, Min: 1, Max: 1e8, Integer: true, Unit: "count", Doc: "cap on the owners' flows, and separately the open episodes, tracked at once"},
 		},
-		New: newDetector,
+		NewGroup: newGroup,
 	})
 }
 
@@ -131,71 +131,175 @@ type flow struct {
 	last        detectors.Micros
 }
 
-type symbolState struct {
-	logTypical float64
-	seen       bool
-	lastTrade  detectors.Micros
-	open       []*episode // in opening order
-	deadline   detectors.Micros
-}
-
 type account struct {
 	group, ip, device, referrer string
 }
 
-type detector struct {
-	gap, maxEpisode, shareWindow detectors.Micros
-	countScale, volumeScale      float64
-	shareExponent, flatExponent  float64
-	alpha                        float64
-	sameGroup, linked            bool
-	maxTrades, maxOwners         int
-	accounts                     map[string]account
-	symbols                      map[string]*symbolState
-	episodes                     map[key]*episode
-	flows                        map[key]*flow
-	nextSweep                    detectors.Micros
-	ownersDropped                int64
+// classLayer says, for the configurations with one (same_owner_group, linked_accounts), what the
+// current trade is: a self-trade, a linked pair's trade or neither, and whose.
+type classLayer struct {
+	sameGroup, linked bool
+	// Of the current trade:
+	self, pair bool
+	k          key    // the owner of a self-trade or the pair
+	a          string // the maker, or the pair's first account
 }
 
-func newDetector(p detectors.Params, env detectors.Env) (detectors.Detector, error) {
-	d := &detector{
-		gap:           p.Duration("gap"),
-		maxEpisode:    p.Duration("max_episode"),
-		shareWindow:   p.Duration("window"),
-		countScale:    p.Get("count_scale"),
-		volumeScale:   p.Get("volume_scale"),
-		shareExponent: p.Get("share_exponent"),
-		flatExponent:  p.Get("flat_exponent"),
-		alpha:         1 - math.Exp2(-1/p.Get("typical_halflife")),
-		sameGroup:     p.Bool("same_owner_group"),
-		linked:        p.Bool("linked_accounts"),
-		maxTrades:     p.Int("max_episode_trades"),
-		maxOwners:     p.Int("max_owners"),
-		accounts:      map[string]account{},
-		symbols:       map[string]*symbolState{},
-		episodes:      map[key]*episode{},
-		flows:         map[key]*flow{},
-	}
+// flowLayer is the owners' decayed flows as the configurations with one class, window and
+// max_owners see them.
+type flowLayer struct {
+	class     *classLayer
+	window    detectors.Micros
+	maxOwners int
+	flows     map[key]*flow
+	nextSweep detectors.Micros
+	share     float64 // the current self-trade's owner share
+}
+
+// typicalLayer is every symbol's typical trade notional as the configurations with one class
+// and typical_halflife learn it (from the trades their class says are not self-trades).
+type typicalLayer struct {
+	class      *classLayer
+	alpha      float64
+	logTypical []float64 // by symbol index
+	seen       []bool
+}
+
+// episodeLayer is the open episodes as the configurations with one class, flow layer, typical
+// layer, gap, max_episode, max_owners and max_episode_trades see them; the configurations differ
+// only in how they score a closed episode.
+type episodeLayer struct {
+	class                *classLayer
+	flow                 *flowLayer
+	typical              *typicalLayer
+	gap, maxEpisode      detectors.Micros
+	maxOwners, maxTrades int
+	episodes             map[key]*episode
+	open                 [][]*episode       // by symbol index, in opening order
+	deadline             []detectors.Micros // by symbol index
+	ownersDropped        int64
+	configs              []*config
+}
+
+// config is one configuration's scoring.
+type config struct {
+	index                       int
+	countScale, volumeScale     float64
+	shareExponent, flatExponent float64
+}
+
+// group is the detector: one or many configurations fed the same trades, each layer of state
+// kept once for the configurations whose parameters it depends on agree.
+type group struct {
+	accounts    map[string]account
+	symbolIndex map[string]int
+	symbolNames []string
+	lastTrade   []detectors.Micros // by symbol index
+
+	classes  []*classLayer
+	flows    []*flowLayer
+	typicals []*typicalLayer
+	episodes []*episodeLayer
+}
+
+func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error) {
+	g := &group{accounts: map[string]account{}, symbolIndex: map[string]int{}}
 	for id, a := range env.Accounts {
-		d.accounts[id] = account{group: a.OwnerGroup, ip: a.IPHash, device: a.DeviceHash, referrer: a.Referrer}
+		g.accounts[id] = account{group: a.OwnerGroup, ip: a.IPHash, device: a.DeviceHash, referrer: a.Referrer}
 	}
-	return d, nil
+	type classKey struct{ sameGroup, linked bool }
+	type flowKey struct {
+		class     int
+		window    detectors.Micros
+		maxOwners int
+	}
+	type typicalKey struct {
+		class    int
+		halflife float64
+	}
+	type episodeKey struct {
+		flow, typical        int
+		gap, maxEpisode      detectors.Micros
+		maxOwners, maxTrades int
+	}
+	classOf, n := detectors.Layers(len(ps), func(i int) classKey {
+		return classKey{ps[i].Bool("same_owner_group"), ps[i].Bool("linked_accounts")}
+	})
+	g.classes = make([]*classLayer, n)
+	flowOf, n := detectors.Layers(len(ps), func(i int) flowKey {
+		return flowKey{classOf[i], ps[i].Duration("window"), ps[i].Int("max_owners")}
+	})
+	g.flows = make([]*flowLayer, n)
+	typicalOf, n := detectors.Layers(len(ps), func(i int) typicalKey {
+		return typicalKey{classOf[i], ps[i].Get("typical_halflife")}
+	})
+	g.typicals = make([]*typicalLayer, n)
+	episodeOf, n := detectors.Layers(len(ps), func(i int) episodeKey {
+		return episodeKey{flowOf[i], typicalOf[i], ps[i].Duration("gap"), ps[i].Duration("max_episode"),
+			ps[i].Int("max_owners"), ps[i].Int("max_episode_trades")}
+	})
+	g.episodes = make([]*episodeLayer, n)
+	for i, p := range ps {
+		c := g.classes[classOf[i]]
+		if c == nil {
+			c = &classLayer{sameGroup: p.Bool("same_owner_group"), linked: p.Bool("linked_accounts")}
+			g.classes[classOf[i]] = c
+		}
+		f := g.flows[flowOf[i]]
+		if f == nil {
+			f = &flowLayer{class: c, window: p.Duration("window"), maxOwners: p.Int("max_owners"), flows: map[key]*flow{}}
+			g.flows[flowOf[i]] = f
+		}
+		t := g.typicals[typicalOf[i]]
+		if t == nil {
+			t = &typicalLayer{class: c, alpha: 1 - math.Exp2(-1/p.Get("typical_halflife"))}
+			g.typicals[typicalOf[i]] = t
+		}
+		e := g.episodes[episodeOf[i]]
+		if e == nil {
+			e = &episodeLayer{class: c, flow: f, typical: t, gap: p.Duration("gap"), maxEpisode: p.Duration("max_episode"),
+				maxOwners: p.Int("max_owners"), maxTrades: p.Int("max_episode_trades"), episodes: map[key]*episode{}}
+			g.episodes[episodeOf[i]] = e
+		}
+		e.configs = append(e.configs, &config{index: i, countScale: p.Get("count_scale"), volumeScale: p.Get("volume_scale"),
+			shareExponent: p.Get("share_exponent"), flatExponent: p.Get("flat_exponent")})
+	}
+	return g, nil
+}
+
+// symbol returns the index of a symbol, adding it to every layer when new.
+func (g *group) symbol(name string) int {
+	if i, ok := g.symbolIndex[name]; ok {
+		return i
+	}
+	i := len(g.symbolNames)
+	g.symbolIndex[name] = i
+	g.symbolNames = append(g.symbolNames, name)
+	g.lastTrade = append(g.lastTrade, 0)
+	for _, t := range g.typicals {
+		t.logTypical = append(t.logTypical, 0)
+		t.seen = append(t.seen, false)
+	}
+	for _, e := range g.episodes {
+		e.open = append(e.open, nil)
+		e.deadline = append(e.deadline, 0)
+	}
+	return i
 }
 
 // ownerKey returns the owner of an account in a symbol: its owner group, or the account itself.
-func (d *detector) ownerKey(symbol, acct string) key {
-	if g := d.accounts[acct].group; g != "" {
-		return key{symbol, g, ownerGroup}
+func (g *group) ownerKey(symbol, acct string) key {
+	if grp := g.accounts[acct].group; grp != "" {
+		return key{symbol, grp, ownerGroup}
 	}
 	return key{symbol, acct, ownerAccount}
 }
 
 // areLinked reports whether two accounts share an ip_hash, a device_hash or a referrer, or one
 // referred the other.
-func (d *detector) areLinked(a, b string) bool {
-	x, okA := d.accounts[a]
-	y, okB := d.accounts[b]
+func (g *group) areLinked(a, b string) bool {
+	x, okA := g.accounts[a]
+	y, okB := g.accounts[b]
 	if !okA || !okB {
 		return false
 	}
@@ -204,18 +308,18 @@ func (d *detector) areLinked(a, b string) bool {
 		x.referrer == b || y.referrer == a
 }
 
-// addFlow decays an owner's totals to now and adds a trade's notional; it returns the flow, or
-// nil when the owner cannot be tracked (max_owners reached).
-func (d *detector) addFlow(k key, now detectors.Micros, notional float64, self bool) *flow {
-	f := d.flows[k]
+// add decays an owner's totals to now and adds a trade's notional; it returns the flow, or nil
+// when the owner cannot be tracked (max_owners reached).
+func (l *flowLayer) add(k key, now detectors.Micros, notional float64, self bool) *flow {
+	f := l.flows[k]
 	if f == nil {
-		if len(d.flows) >= d.maxOwners {
+		if len(l.flows) >= l.maxOwners {
 			return nil
 		}
 		f = &flow{last: now}
-		d.flows[k] = f
+		l.flows[k] = f
 	}
-	f.decayTo(now, d.shareWindow)
+	f.decayTo(now, l.window)
 	f.total += notional
 	if self {
 		f.self += notional
@@ -240,98 +344,132 @@ func (f *flow) decayTo(now, tau detectors.Micros) {
 
 // Score is the episode score of n self-trades worth v typical notionals by an owner with
 // self-trade share `share` and flatness `flat` (see the package doc).
-func (d *detector) Score(n int, v, share, flat float64) float64 {
-	s := math.Sqrt((1 - math.Exp(-float64(n-1)/d.countScale)) * (1 - math.Exp(-v/d.volumeScale)))
-	return s * math.Pow(share, d.shareExponent) * math.Pow(flat, d.flatExponent)
+func (c *config) Score(n int, v, share, flat float64) float64 {
+	s := math.Sqrt((1 - math.Exp(-float64(n-1)/c.countScale)) * (1 - math.Exp(-v/c.volumeScale)))
+	return s * math.Pow(share, c.shareExponent) * math.Pow(flat, c.flatExponent)
 }
 
-func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
+func (g *group) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
 	if ev.Kind != detectors.KindTrade {
 		return // the clock of this detector is its symbol's trades only
 	}
-	if ev.TS >= d.nextSweep {
-		d.sweep(ev.TS)
+	for _, f := range g.flows {
+		if ev.TS >= f.nextSweep {
+			f.sweep(ev.TS)
+		}
 	}
-	s := d.symbols[ev.Symbol]
-	if s == nil {
-		s = &symbolState{}
-		d.symbols[ev.Symbol] = s
-	}
-	s.lastTrade = ev.TS
-	if len(s.open) > 0 && ev.TS >= s.deadline {
-		d.closeDue(s, ev.TS, emit)
+	si := g.symbol(ev.Symbol)
+	g.lastTrade[si] = ev.TS
+	for _, e := range g.episodes {
+		if len(e.open[si]) > 0 && ev.TS >= e.deadline[si] {
+			e.closeDue(si, ev.TS, emit)
+		}
 	}
 	t := &ev.Trade
 	notional := math.Abs(t.Price * t.Qty)
 	if t.MakerAccount == "" || t.TakerAccount == "" || !(notional > 0) || math.IsInf(notional, 0) {
 		return // public data has no accounts to relate; a bad print teaches nothing
 	}
-	km, kt := d.ownerKey(ev.Symbol, t.MakerAccount), d.ownerKey(ev.Symbol, t.TakerAccount)
+	km, kt := g.ownerKey(ev.Symbol, t.MakerAccount), g.ownerKey(ev.Symbol, t.TakerAccount)
 	sameAccount := t.MakerAccount == t.TakerAccount
-	self := sameAccount || (d.sameGroup && km.kind == ownerGroup && km == kt)
-	pair := !self && d.linked && km != kt && d.areLinked(t.MakerAccount, t.TakerAccount)
-	if !self && !pair {
-		d.addFlow(km, ev.TS, notional, false)
-		d.addFlow(kt, ev.TS, notional, false)
-		if !s.seen {
-			s.logTypical, s.seen = math.Log(notional), true
-		} else {
-			s.logTypical += d.alpha * (math.Log(notional) - s.logTypical)
+	linked := 0 // 1 linked, -1 not, 0 not yet known
+	for _, c := range g.classes {
+		c.self = sameAccount || (c.sameGroup && km.kind == ownerGroup && km == kt)
+		c.pair = false
+		if !c.self && c.linked && km != kt {
+			if linked == 0 {
+				linked = -1
+				if g.areLinked(t.MakerAccount, t.TakerAccount) {
+					linked = 1
+				}
+			}
+			c.pair = linked == 1
 		}
-		return
+		c.a = t.MakerAccount
+		switch {
+		case c.self:
+			c.k = km
+			if sameAccount && km.kind == ownerAccount {
+				c.k = key{ev.Symbol, t.MakerAccount, ownerAccount}
+			}
+		case c.pair:
+			a, b := t.MakerAccount, t.TakerAccount
+			if b < a {
+				a, b = b, a
+			}
+			c.a, c.k = a, key{ev.Symbol, a + "|" + b, ownerPair}
+		}
 	}
-	typical := notional
-	if s.seen {
-		typical = math.Exp(s.logTypical)
+	for _, f := range g.flows {
+		c := f.class
+		switch {
+		case c.self:
+			f.share = 1
+			if fl := f.add(c.k, ev.TS, notional, true); fl != nil && fl.total > 0 {
+				f.share = math.Min(1, fl.self/fl.total)
+			}
+		case c.pair:
+			// Both accounts' totals include the trade; the pair's own flow counts it once.
+			fp := f.add(c.k, ev.TS, notional, true)
+			fm := f.add(km, ev.TS, notional, false)
+			ft := f.add(kt, ev.TS, notional, false)
+			f.share = 1
+			if fp != nil && fm != nil && ft != nil {
+				if combined := fm.total + ft.total - fp.self; combined > 0 {
+					f.share = math.Min(1, fp.self/combined)
+				}
+			}
+		default:
+			f.add(km, ev.TS, notional, false)
+			f.add(kt, ev.TS, notional, false)
+		}
 	}
-	var k key
-	var share float64
-	a, b := t.MakerAccount, t.TakerAccount
-	if self {
-		k = km
-		if sameAccount && km.kind == ownerAccount {
-			k = key{ev.Symbol, t.MakerAccount, ownerAccount}
+	for _, e := range g.episodes {
+		if c := e.class; c.self || c.pair {
+			e.add(ev, si, notional, sameAccount, emit)
 		}
-		share = 1
-		if f := d.addFlow(k, ev.TS, notional, true); f != nil && f.total > 0 {
-			share = math.Min(1, f.self/f.total)
-		}
-	} else {
-		if b < a {
-			a, b = b, a
-		}
-		k = key{ev.Symbol, a + "|" + b, ownerPair}
-		// Both accounts' totals include the trade; the pair's own flow counts it once.
-		fp := d.addFlow(k, ev.TS, notional, true)
-		fm := d.addFlow(km, ev.TS, notional, false)
-		ft := d.addFlow(kt, ev.TS, notional, false)
-		share = 1
-		if fp != nil && fm != nil && ft != nil {
-			if combined := fm.total + ft.total - fp.self; combined > 0 {
-				share = math.Min(1, fp.self/combined)
+	}
+	// The typical notional learns from the trades that are not self-trades, after the episodes
+	// read it (a trade is never both).
+	for _, l := range g.typicals {
+		if c := l.class; !c.self && !c.pair {
+			if !l.seen[si] {
+				l.logTypical[si], l.seen[si] = math.Log(notional), true
+			} else {
+				l.logTypical[si] += l.alpha * (math.Log(notional) - l.logTypical[si])
 			}
 		}
 	}
-	e := d.episodes[k]
-	if e != nil && ev.TS-e.first >= d.maxEpisode {
-		d.close(s, e, ev.TS, emit)
+}
+
+// add puts the current self-trade (or linked trade) into its owner's episode.
+func (l *episodeLayer) add(ev *detectors.Event, si int, notional float64, sameAccount bool, emit detectors.GroupEmit) {
+	t := &ev.Trade
+	c := l.class
+	typical := notional
+	if tl := l.typical; tl.seen[si] {
+		typical = math.Exp(tl.logTypical[si])
+	}
+	e := l.episodes[c.k]
+	if e != nil && ev.TS-e.first >= l.maxEpisode {
+		l.close(si, e, ev.TS, emit)
 		e = nil
 	}
 	if e == nil {
-		if len(d.episodes) >= d.maxOwners {
-			d.ownersDropped++
+		if len(l.episodes) >= l.maxOwners {
+			l.ownersDropped++
 			return
 		}
-		e = &episode{k: k, first: ev.TS, pairA: a, accounts: map[string]bool{}}
-		d.episodes[k] = e
-		s.open = append(s.open, e)
+		e = &episode{k: c.k, first: ev.TS, pairA: c.a, accounts: map[string]bool{}}
+		l.episodes[c.k] = e
+		l.open[si] = append(l.open[si], e)
 	}
 	e.last = ev.TS
 	e.n++
 	if sameAccount {
 		e.sameAccount++
 	}
-	if pair {
+	if c.pair {
 		e.linked++
 		// Signed quantity bought by pairA from the other account.
 		buyer := t.TakerAccount
@@ -349,62 +487,70 @@ func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 	e.v += notional / typical
 	e.notional += notional
 	e.typical = typical
-	e.share = share
+	e.share = l.flow.share
 	e.accounts[t.MakerAccount], e.accounts[t.TakerAccount] = true, true
-	if len(e.trades) >= d.maxTrades {
+	if len(e.trades) >= l.maxTrades {
 		e.trades = append(e.trades[:0], e.trades[1:]...)
 	}
 	e.trades = append(e.trades, selfTrade{tradeID: t.TradeID, makerOrderID: t.MakerOrderID, takerOrderID: t.TakerOrderID,
 		maker: t.MakerAccount, taker: t.TakerAccount})
-	s.deadline = min(s.deadline, e.last+d.gap)
-	if len(s.open) == 1 {
-		s.deadline = e.last + d.gap
+	l.deadline[si] = min(l.deadline[si], e.last+l.gap)
+	if len(l.open[si]) == 1 {
+		l.deadline[si] = e.last + l.gap
 	}
 }
 
 // closeDue judges the symbol's episodes whose last self-trade is at least gap before now, in
 // opening order, and recomputes the symbol's next deadline.
-func (d *detector) closeDue(s *symbolState, now detectors.Micros, emit detectors.Emit) {
-	kept := s.open[:0]
-	s.deadline = math.MaxInt64
-	for _, e := range s.open {
-		if now-e.last >= d.gap {
-			d.judge(e, now, emit)
-			delete(d.episodes, e.k)
+func (l *episodeLayer) closeDue(si int, now detectors.Micros, emit detectors.GroupEmit) {
+	open := l.open[si]
+	kept := open[:0]
+	l.deadline[si] = math.MaxInt64
+	for _, e := range open {
+		if now-e.last >= l.gap {
+			l.judge(e, now, emit)
+			delete(l.episodes, e.k)
 			continue
 		}
 		kept = append(kept, e)
-		s.deadline = min(s.deadline, e.last+d.gap)
+		l.deadline[si] = min(l.deadline[si], e.last+l.gap)
 	}
-	clear(s.open[len(kept):])
-	s.open = kept
+	clear(open[len(kept):])
+	l.open[si] = kept
 }
 
 // close judges one episode before its gap is over (max_episode reached).
-func (d *detector) close(s *symbolState, e *episode, now detectors.Micros, emit detectors.Emit) {
-	d.judge(e, now, emit)
-	delete(d.episodes, e.k)
-	kept := s.open[:0]
-	s.deadline = math.MaxInt64
-	for _, x := range s.open {
+func (l *episodeLayer) close(si int, e *episode, now detectors.Micros, emit detectors.GroupEmit) {
+	l.judge(e, now, emit)
+	delete(l.episodes, e.k)
+	open := l.open[si]
+	kept := open[:0]
+	l.deadline[si] = math.MaxInt64
+	for _, x := range open {
 		if x != e {
 			kept = append(kept, x)
-			s.deadline = min(s.deadline, x.last+d.gap)
+			l.deadline[si] = min(l.deadline[si], x.last+l.gap)
 		}
 	}
-	clear(s.open[len(kept):])
-	s.open = kept
+	clear(open[len(kept):])
+	l.open[si] = kept
 }
 
-// judge scores an episode and emits its alert at now.
-func (d *detector) judge(e *episode, now detectors.Micros, emit detectors.Emit) {
+// judge scores an episode for every configuration of the layer and emits their alerts at now.
+func (l *episodeLayer) judge(e *episode, now detectors.Micros, emit detectors.GroupEmit) {
 	flat := 1.0
 	if e.k.kind == ownerPair && e.gross > 0 {
 		flat = math.Max(0, 1-math.Abs(e.net)/e.gross)
 	}
+	for _, c := range l.configs {
+		emit(c.index, alertOf(e, now, c.Score(e.n, e.v, e.share, flat), flat))
+	}
+}
+
+// alertOf is an episode's alert: a fresh one per configuration, sharing nothing.
+func alertOf(e *episode, now detectors.Micros, score, flat float64) detectors.Alert {
 	a := detectors.Alert{
-		Symbol: e.k.symbol, TS: now, WindowStart: e.first, WindowEnd: e.last,
-		Score: d.Score(e.n, e.v, e.share, flat),
+		Symbol: e.k.symbol, TS: now, WindowStart: e.first, WindowEnd: e.last, Score: score,
 		Evidence: detectors.Evidence{Features: map[string]float64{
 			"self_trades": float64(e.n), "same_account_trades": float64(e.sameAccount), "linked_trades": float64(e.linked),
 			"notional": e.notional, "volume_ratio": e.v, "typical_notional": e.typical, "self_share": e.share, "flatness": flat,
@@ -428,7 +574,7 @@ func (d *detector) judge(e *episode, now detectors.Micros, emit detectors.Emit) 
 	if e.linked > 0 {
 		a.Evidence.Note = "linked accounts (shared ip, device or referrer) trading with each other"
 	}
-	emit(a)
+	return a
 }
 
 func uniqueIDs(ids []int64) []int64 {
@@ -444,28 +590,29 @@ func uniqueIDs(ids []int64) []int64 {
 
 // sweep forgets flows idle for 5 time constants (under 1% of their weight left). Deleting from
 // a map in any order gives the same state, so the iteration order does not matter.
-func (d *detector) sweep(now detectors.Micros) {
-	for k, f := range d.flows {
-		if f.last < now-5*d.shareWindow {
-			delete(d.flows, k)
+func (l *flowLayer) sweep(now detectors.Micros) {
+	for k, f := range l.flows {
+		if f.last < now-5*l.window {
+			delete(l.flows, k)
 		}
 	}
-	d.nextSweep = now + d.shareWindow
+	l.nextSweep = now + l.window
 }
 
 // Flush judges every open episode at its symbol's last trade, symbols in name order.
-func (d *detector) Flush(emit detectors.Emit) {
-	names := make([]string, 0, len(d.symbols))
-	for n := range d.symbols {
-		names = append(names, n)
+func (g *group) Flush(emit detectors.GroupEmit) {
+	order := make([]int, len(g.symbolNames))
+	for i := range order {
+		order[i] = i
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		s := d.symbols[n]
-		for _, e := range s.open {
-			d.judge(e, s.lastTrade, emit)
-			delete(d.episodes, e.k)
+	sort.Slice(order, func(i, j int) bool { return g.symbolNames[order[i]] < g.symbolNames[order[j]] })
+	for _, si := range order {
+		for _, l := range g.episodes {
+			for _, e := range l.open[si] {
+				l.judge(e, g.lastTrade[si], emit)
+				delete(l.episodes, e.k)
+			}
+			l.open[si] = nil
 		}
-		s.open = nil
 	}
 }

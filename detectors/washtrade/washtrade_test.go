@@ -14,23 +14,24 @@ func TestScripts(t *testing.T) { scripttest.RunDir(t, "testdata") }
 // after the gap, that max_owners caps what is tracked in between, and that idle flows are
 // forgotten by the sweep.
 func TestStateIsBounded(t *testing.T) {
-	det, err := newDetector(mustResolve(t, map[string]float64{"gap": 60, "window": 60, "max_owners": 50}), detectors.Env{})
+	det, err := newGroup([]detectors.Params{mustResolve(t, map[string]float64{"gap": 60, "window": 60, "max_owners": 50})}, detectors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := det.(*detector)
+	g := det.(*group)
+	w, flows := g.episodes[0], g.flows[0]
 	ev := detectors.Event{Symbol: "X", Kind: detectors.KindTrade}
 	alerts := 0
-	emit := func(detectors.Alert) { alerts++ }
+	emit := func(int, detectors.Alert) { alerts++ }
 	for i := 0; i < 10_000; i++ {
 		ev.TS = int64(i) * detectors.Second
 		acct := fmt.Sprintf("a%05d", i)
 		ev.Trade = detectors.Trade{TradeID: int64(i), Price: 100, Qty: 1, TakerSide: detectors.Buy, MakerAccount: acct, TakerAccount: acct}
-		w.OnEvent(&ev, emit)
-		if len(w.episodes) > 50 || len(w.flows) > 50 {
-			t.Fatalf("tracked %d episodes and %d flows, cap 50", len(w.episodes), len(w.flows))
+		g.OnEvent(&ev, emit)
+		if len(w.episodes) > 50 || len(flows.flows) > 50 {
+			t.Fatalf("tracked %d episodes and %d flows, cap 50", len(w.episodes), len(flows.flows))
 		}
-		if open := len(w.symbols["X"].open); open != len(w.episodes) {
+		if open := len(w.open[g.symbolIndex["X"]]); open != len(w.episodes) {
 			t.Fatalf("symbol lists %d open episodes, the map %d", open, len(w.episodes))
 		}
 	}
@@ -43,7 +44,7 @@ func TestStateIsBounded(t *testing.T) {
 	if alerts == 0 || alerts+len(w.episodes)+int(w.ownersDropped) != 10_000 {
 		t.Errorf("alerts %d + open %d + dropped %d, want 10000", alerts, len(w.episodes), w.ownersDropped)
 	}
-	w.Flush(emit)
+	g.Flush(emit)
 	if len(w.episodes) != 0 || alerts+int(w.ownersDropped) != 10_000 {
 		t.Errorf("after Flush: %d open, %d alerts", len(w.episodes), alerts)
 	}
