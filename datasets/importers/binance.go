@@ -93,6 +93,36 @@ func binanceKindOf(base string, first []string, headed bool) string {
 
 func has(cols map[string]int, name string) bool { _, ok := cols[name]; return ok }
 
+// binanceReadColumns are the columns each dump kind is read from, by position, with the names
+// Binance's headers give them.
+var binanceReadColumns = map[string][]struct {
+	pos  int
+	name string
+}{
+	bnTrades:       {{0, "id"}, {1, "price"}, {2, "qty"}, {4, "time"}, {5, "is_buyer_maker"}},
+	bnAggTrades:    {{0, "agg_trade_id"}, {1, "price"}, {2, "quantity"}, {5, "transact_time"}, {6, "is_buyer_maker"}},
+	bnMarkKlines:   {{4, "close"}, {6, "close_time"}},
+	bnIndexKlines:  {{4, "close"}, {6, "close_time"}},
+	bnPremiumKline: {{4, "close"}, {6, "close_time"}},
+	bnFunding:      {{0, "calc_time"}, {2, "last_funding_rate"}},
+}
+
+// checkBinanceHeader refuses a header whose columns are not where Binance's layout has them:
+// the dumps are read by position, so a reordered file would otherwise swap, say, price and qty.
+func checkBinanceHeader(file, kind string, header []string) error {
+	for _, c := range binanceReadColumns[kind] {
+		if c.pos >= len(header) {
+			return errAtf(file, 1, c.name, "missing from the header (%d columns; Binance's %s layout has %s at position %d)",
+				len(header), kind, c.name, c.pos+1)
+		}
+		if got := strings.ToLower(strings.TrimSpace(header[c.pos])); got != c.name {
+			return errAtf(file, 1, c.name, "the header has %q at position %d where Binance's %s layout has %s (the columns are read by position)",
+				got, c.pos+1, kind, c.name)
+		}
+	}
+	return nil
+}
+
 func parseBinanceFutures(c *parseCtx, in *input) error {
 	if c.binance == nil {
 		c.binance = &binanceState{bySymbol: map[string]*binanceSymbol{}}
@@ -120,6 +150,11 @@ func parseBinanceFutures(c *parseCtx, in *input) error {
 		return errAtf(in.name, 1, "", "trade klines carry no events fds can replay; import trades or aggTrades instead")
 	}
 	c.file.Kind = kind
+	if headed {
+		if err := checkBinanceHeader(in.name, kind, first); err != nil {
+			return err
+		}
+	}
 	sym, err := c.symbolFromName(in, "-_")
 	if err != nil {
 		return err

@@ -145,6 +145,10 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	}
 	n, err := l.r.Read(p)
 	l.left -= int64(n)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		// Said plainly: a download cut short is the usual cause, not a bug of the importer.
+		err = fmt.Errorf("compressed input truncated (%w)", err)
+	}
 	return n, err
 }
 

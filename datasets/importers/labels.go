@@ -270,7 +270,7 @@ func parseLabelTime(s string) (detectors.Micros, error) {
 	}
 	for _, l := range labelLayouts {
 		if t, err := time.ParseInLocation(l, s, time.UTC); err == nil {
-			return t.UnixMicro(), nil
+			return t.UnixMicro(), plausibleTS(t.UnixMicro(), s)
 		}
 	}
 	return 0, fmt.Errorf("time %q is not YYYY-MM-DD HH:MM[:SS] (UTC)", s)

@@ -75,6 +75,9 @@ func parseLobster(c *parseCtx, in *input) error {
 		return errAtf(in.name, 0, "", "day %q is not YYYY-MM-DD", day)
 	}
 	midnight := d.UnixMicro()
+	if err := plausibleTS(midnight, day); err != nil {
+		return errAtf(in.name, 0, "", "day %s: %v", day, err)
+	}
 	f := newCSV(in.name, in.r, ',')
 	for {
 		rec, err := f.next()

@@ -5,7 +5,9 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/fds-dev/fds/datasets"
 	"github.com/fds-dev/fds/detectors"
 )
 
@@ -88,6 +90,35 @@ func newTSColumn(u TimeUnit) *tsColumn { return &tsColumn{unit: u, forced: u != 
 
 // parse converts the text of an epoch timestamp (integer, or decimal for seconds) to Micros.
 func (c *tsColumn) parse(s string) (detectors.Micros, error) {
+	ts, err := c.convert(s)
+	if err != nil {
+		return 0, err
+	}
+	// A detected unit gives an instant of the units' common range (1973 to 5138); market data
+	// lies in the range the replay accepts, and a 0, a negative or a stray small number is not an
+	// epoch timestamp of any venue. A forced unit applies as told (the replay still rejects the
+	// row later, naming the unit it would have been plausible in).
+	if !c.forced {
+		if err := plausibleTS(ts, s); err != nil {
+			return 0, err
+		}
+	}
+	return ts, nil
+}
+
+// plausibleTS refuses an instant outside [datasets.MinPlausibleTS, datasets.MaxPlausibleTS]
+// (1990 to 2100), quoting the text it was read from.
+func plausibleTS(ts detectors.Micros, text string) error {
+	if ts < datasets.MinPlausibleTS || ts > datasets.MaxPlausibleTS {
+		return fmt.Errorf("timestamp %q is %s, outside 1990-2100: not the time of market data",
+			strings.TrimSpace(text), time.UnixMicro(ts).UTC().Format("2006-01-02T15:04:05Z"))
+	}
+	return nil
+}
+
+// convert reads an epoch timestamp in the column's unit (detected from the first value when
+// not forced) as microseconds.
+func (c *tsColumn) convert(s string) (detectors.Micros, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, fmt.Errorf("empty timestamp")
