@@ -69,10 +69,16 @@ func pumpKnobsOf(preset string) pumpKnobs {
 	}
 	switch preset {
 	case "hard":
-		// Subtler: fewer buyers spread over 1-2 chunks, a smaller rise, more look-alikes.
+		// Subtler: fewer buyers spread over 1-2 chunks, a smaller rise, more look-alikes. The
+		// drawn z of rush orders and notional are what the flow would show against a Poisson
+		// baseline; against the hard market's own (noisier: other episodes, twice the
+		// look-alikes) and split by a chunk boundary, the detector measures about half: rush z
+		// 9-27, notional z 7-20 (seeds 1-4; default: 19-46 and 18-21): rush orders like the
+		// subtlest labelled real pumps (NULS 2020-01-30 11.5, POA 2020-03-12 15.6), notional
+		// below every real pump the detector finds (30 and more; docs/detectors.md).
 		k.rallies, k.whaleBuys = 2, 2
-		k.zRushMin, k.zRushMax = 12, 30
-		k.zNotionalMin, k.zNotionalMax = 5, 15
+		k.zRushMin, k.zRushMax = 25, 45
+		k.zNotionalMin, k.zNotionalMax = 12, 24
 		k.burstSecMin, k.burstSecMax = 10, 30
 		k.riseMin, k.riseMax = 0.03, 0.08
 		k.rallyMinMin, k.rallyMinMax = 2, 6

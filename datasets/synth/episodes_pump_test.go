@@ -218,7 +218,8 @@ func TestPumpKnobsSmallHasNone(t *testing.T) {
 	if k := pumpKnobsOf("small"); k.pumps != 0 || k.rallies != 0 || k.whaleBuys != 0 {
 		t.Errorf("small preset plans pumps: %+v", k)
 	}
-	if k := pumpKnobsOf("hard"); k.riseMax >= pumpKnobsOf("default").riseMax || k.zRushMin >= pumpKnobsOf("default").zRushMin {
+	if k, d := pumpKnobsOf("hard"), pumpKnobsOf("default"); k.riseMax >= d.riseMax || k.zRushMin >= d.zRushMin ||
+		k.zRushMax >= d.zRushMax || k.zNotionalMin >= d.zNotionalMin || k.zNotionalMax >= d.zNotionalMax {
 		t.Errorf("hard pumps not subtler than default: %+v", k)
 	}
 }
