@@ -43,7 +43,8 @@
 //
 // # State
 //
-// The new orders of the last `match_window` seconds (placement time and quantity), the last mark
+// The new orders of the last `match_window` seconds (placement time and quantity; two generations
+// of maps, the older dropped whole every match_window, so at most twice that), the last mark
 // per symbol, per account and symbol that traded in the last 5·window seconds a decayed notional
 // (at most `max_accounts`), and the open episodes (at most `max_pairs`, each with at most
 // `max_episode_trades` trades as evidence). Swept every `window` seconds of each symbol's time.
@@ -54,6 +55,7 @@ import (
 	"sort"
 
 	"github.com/fds-dev/fds/detectors"
+	"github.com/fds-dev/fds/detectors/internal/recent"
 )
 
 // Name is the detector's registry name.
@@ -92,14 +94,8 @@ type account struct {
 }
 
 type placed struct {
-	ts      detectors.Micros
 	qty     float64
 	account string
-}
-
-type queued struct {
-	ts      detectors.Micros
-	orderID int64
 }
 
 type flow struct {
@@ -125,16 +121,47 @@ type episode struct {
 	transfer, absGain  float64
 	transferNotional   float64
 	trades             []trade
+	// seq numbers episodes in opening order; prev and next link the symbol's open episodes in
+	// order of their last trade.
+	seq        int64
+	prev, next *episode
 }
 
 type symbolState struct {
-	name      string
-	mark      float64
-	last      detectors.Micros
-	flows     map[string]*flow
-	open      []*episode
-	deadline  detectors.Micros
-	nextSweep detectors.Micros
+	name  string
+	mark  float64
+	last  detectors.Micros
+	flows map[string]*flow
+	// oldest and newest end the list of open episodes in order of their last trade: the ones
+	// whose gap is over are at its front.
+	oldest, newest *episode
+	nextSweep      detectors.Micros
+}
+
+// unlink removes e from the symbol's list of open episodes.
+func (s *symbolState) unlink(e *episode) {
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		s.oldest = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		s.newest = e.prev
+	}
+	e.prev, e.next = nil, nil
+}
+
+// pushNewest puts e, just traded, at the back of the list.
+func (s *symbolState) pushNewest(e *episode) {
+	e.prev, e.next = s.newest, nil
+	if s.newest != nil {
+		s.newest.next = e
+	} else {
+		s.oldest = e
+	}
+	s.newest = e
 }
 
 type detector struct {
@@ -144,10 +171,10 @@ type detector struct {
 
 	accounts map[string]account
 	symbols  map[string]*symbolState
-	recent   map[int64]placed
-	queue    []queued
-	head     int
+	recent   *recent.Map[placed] // new orders of the last match_window seconds
 	episodes map[pairKey]*episode
+	nextSeq  int64
+	due      []*episode // scratch for closeDue
 	nFlows   int
 	dropped  int64
 }
@@ -157,8 +184,9 @@ func newDetector(p detectors.Params, env detectors.Env) (detectors.Detector, err
 		matchWindow: p.Duration("match_window"), gap: p.Duration("gap"), maxEpisode: p.Duration("max_episode"), window: p.Duration("window"),
 		countScale: p.Get("count_scale"), concExp: p.Get("concentration_exponent"), sizeTolerance: p.Get("size_tolerance"),
 		maxAccounts: p.Int("max_accounts"), maxPairs: p.Int("max_pairs"), maxTrades: p.Int("max_episode_trades"),
-		accounts: map[string]account{}, symbols: map[string]*symbolState{}, recent: map[int64]placed{}, episodes: map[pairKey]*episode{},
+		accounts: map[string]account{}, symbols: map[string]*symbolState{}, episodes: map[pairKey]*episode{},
 	}
+	d.recent = recent.New[placed](d.matchWindow)
 	for id, a := range env.Accounts {
 		d.accounts[id] = account{group: a.OwnerGroup, ip: a.IPHash, device: a.DeviceHash, referrer: a.Referrer}
 	}
@@ -213,13 +241,13 @@ func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 	}
 	s := d.symbol(ev.Symbol)
 	s.last = ev.TS
-	if len(s.open) > 0 && ev.TS >= s.deadline {
+	if s.oldest != nil && ev.TS-s.oldest.last >= d.gap {
 		d.closeDue(s, ev.TS, false, emit)
 	}
 	if ev.TS >= s.nextSweep {
 		d.sweep(s, ev.TS)
 	}
-	d.forgetOld(ev.TS)
+	d.recent.Advance(ev.TS)
 	switch ev.Kind {
 	case detectors.KindMark:
 		if p := ev.Mark.MarkPrice; p > 0 && !math.IsInf(p, 0) {
@@ -228,27 +256,10 @@ func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 	case detectors.KindOrder:
 		o := &ev.Order
 		if o.Event == detectors.OrderNew && o.Account != "" && o.Qty > 0 && !math.IsInf(o.Qty, 0) {
-			d.recent[o.OrderID] = placed{ts: ev.TS, qty: o.Qty, account: o.Account}
-			d.queue = append(d.queue, queued{ts: ev.TS, orderID: o.OrderID})
+			d.recent.Put(o.OrderID, ev.TS, placed{qty: o.Qty, account: o.Account})
 		}
 	case detectors.KindTrade:
 		d.onTrade(ev, s, emit)
-	}
-}
-
-// forgetOld drops the new orders placed more than match_window ago. A lookup checks the age
-// itself, so when this runs never changes a result.
-func (d *detector) forgetOld(now detectors.Micros) {
-	for d.head < len(d.queue) && now-d.queue[d.head].ts > d.matchWindow {
-		q := d.queue[d.head]
-		if p, ok := d.recent[q.orderID]; ok && p.ts == q.ts {
-			delete(d.recent, q.orderID)
-		}
-		d.head++
-	}
-	if d.head > 1024 && d.head*2 > len(d.queue) {
-		d.queue = append(d.queue[:0], d.queue[d.head:]...)
-		d.head = 0
 	}
 }
 
@@ -307,13 +318,13 @@ func (d *detector) onTrade(ev *detectors.Event, s *symbolState, emit detectors.E
 			d.dropped++
 			return
 		}
-		e = &episode{k: k, first: ev.TS, flowAt: ev.TS}
+		e = &episode{k: k, first: ev.TS, flowAt: ev.TS, seq: d.nextSeq}
+		d.nextSeq++
 		d.episodes[k] = e
-		if len(s.open) == 0 {
-			s.deadline = math.MaxInt64
-		}
-		s.open = append(s.open, e)
+	} else {
+		s.unlink(e)
 	}
+	s.pushNewest(e)
 	e.last = ev.TS
 	e.n++
 	e.notional += notional
@@ -323,12 +334,13 @@ func (d *detector) onTrade(ev *detectors.Event, s *symbolState, emit detectors.E
 	if fm != nil && ft != nil {
 		e.concentration = math.Min(1, e.pairFlow/math.Max(fm.notional, ft.notional))
 	}
-	mk, okM := d.recent[t.MakerOrderID]
-	tk, okT := d.recent[t.TakerOrderID]
-	if okM && okT && mk.account == t.MakerAccount && tk.account == t.TakerAccount && ev.TS-mk.ts <= d.matchWindow {
+	// Both orders must be new orders of the last match_window seconds.
+	mkTS, mk, okM := d.recent.Get(t.MakerOrderID)
+	tkTS, tk, okT := d.recent.Get(t.TakerOrderID)
+	if okM && okT && mk.account == t.MakerAccount && tk.account == t.TakerAccount && ev.TS-mkTS <= d.matchWindow && ev.TS-tkTS <= d.matchWindow {
 		w := d.SizeMatch(mk.qty, tk.qty)
 		e.m += w
-		e.delaySum += w * float64(ev.TS-mk.ts) / float64(detectors.Second)
+		e.delaySum += w * float64(ev.TS-mkTS) / float64(detectors.Second)
 	}
 	if s.mark > 0 {
 		// b's gain against the mark: it bought below (or sold above) the mark.
@@ -344,39 +356,28 @@ func (d *detector) onTrade(ev *detectors.Event, s *symbolState, emit detectors.E
 	if len(e.trades) < d.maxTrades {
 		e.trades = append(e.trades, trade{tradeID: t.TradeID, makerOrderID: t.MakerOrderID, takerOrderID: t.TakerOrderID})
 	}
-	s.deadline = min(s.deadline, e.last+d.gap)
 }
 
 // closeDue judges the symbol's episodes whose gap is over (all of them at the end of the input)
-// at now, in opening order, and recomputes the symbol's deadline.
+// at now, in opening order. They are the front of the list by last trade.
 func (d *detector) closeDue(s *symbolState, now detectors.Micros, all bool, emit detectors.Emit) {
-	kept := s.open[:0]
-	s.deadline = math.MaxInt64
-	for _, e := range s.open {
-		if all || now-e.last >= d.gap {
-			d.judge(e, now, emit)
-			continue
-		}
-		kept = append(kept, e)
-		s.deadline = min(s.deadline, e.last+d.gap)
+	due := d.due[:0]
+	for e := s.oldest; e != nil && (all || now-e.last >= d.gap); e = s.oldest {
+		s.unlink(e)
+		due = append(due, e)
 	}
-	clear(s.open[len(kept):])
-	s.open = kept
+	sort.Slice(due, func(i, j int) bool { return due[i].seq < due[j].seq })
+	for i, e := range due {
+		d.judge(e, now, emit)
+		due[i] = nil
+	}
+	d.due = due[:0]
 }
 
 // closeOne judges one episode before its gap is over (max_episode reached).
 func (d *detector) closeOne(s *symbolState, e *episode, now detectors.Micros, emit detectors.Emit) {
+	s.unlink(e)
 	d.judge(e, now, emit)
-	kept := s.open[:0]
-	s.deadline = math.MaxInt64
-	for _, x := range s.open {
-		if x != e {
-			kept = append(kept, x)
-			s.deadline = min(s.deadline, x.last+d.gap)
-		}
-	}
-	clear(s.open[len(kept):])
-	s.open = kept
 }
 
 func (d *detector) judge(e *episode, now detectors.Micros, emit detectors.Emit) {
@@ -446,7 +447,7 @@ func (d *detector) sweep(s *symbolState, now detectors.Micros) {
 func (d *detector) Flush(emit detectors.Emit) {
 	names := make([]string, 0, len(d.symbols))
 	for n, s := range d.symbols {
-		if len(s.open) > 0 {
+		if s.oldest != nil {
 			names = append(names, n)
 		}
 	}

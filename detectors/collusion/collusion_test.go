@@ -2,6 +2,7 @@ package collusion
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/fds-dev/fds/detectors"
@@ -47,13 +48,51 @@ func TestStateIsBounded(t *testing.T) {
 		if len(d.episodes) > 100 || d.nFlows > 500 {
 			t.Fatalf("%d episodes (cap 100), %d notionals (cap 500)", len(d.episodes), d.nFlows)
 		}
-		if len(d.recent) > 20 {
-			t.Fatalf("%d recent orders kept for a 1 s match window at 10 orders a second", len(d.recent))
+		// Two generations of one match window each at 10 orders a second: at most 20.
+		if d.recent.Len() > 20 {
+			t.Fatalf("%d recent orders kept for a 1 s match window at 10 orders a second", d.recent.Len())
 		}
 	}
 	d.Flush(emit)
 	// A new pair every 100 ms, each episode judged 5 s after its trade: about 50 open at once.
 	if alerts+int(d.dropped) != 20_000 {
 		t.Errorf("%d alerts + %d dropped, want one per pair", alerts, d.dropped)
+	}
+}
+
+// TestEpisodesCloseInOpeningOrder opens four pair episodes (AB, CD, EF, GH, one second apart)
+// and trades AB again at 4 s, so that the order of last trades (CD, EF, GH, AB) differs from the
+// opening order, and checks what closes when (gap 10 s): CD alone at 11 s; then EF, GH and AB
+// due together at 14 s, in opening order (AB, EF, GH); nothing at any other event.
+func TestEpisodesCloseInOpeningOrder(t *testing.T) {
+	d := build(t, map[string]float64{"gap": 10})
+	var closed []string
+	emit := func(a detectors.Alert) { closed = append(closed, a.Accounts[0]+a.Accounts[1]) }
+	trade := func(ts detectors.Micros, maker, taker string) {
+		ev := detectors.Event{TS: ts, Symbol: "X", Kind: detectors.KindTrade, Trade: detectors.Trade{
+			TradeID: ts, Price: 100, Qty: 1, TakerSide: detectors.Buy, MakerAccount: maker, TakerAccount: taker}}
+		d.OnEvent(&ev, emit)
+	}
+	mark := func(ts detectors.Micros) {
+		ev := detectors.Event{TS: ts, Symbol: "X", Kind: detectors.KindMark, Mark: detectors.Mark{MarkPrice: 100}}
+		d.OnEvent(&ev, emit)
+	}
+	trade(0, "A", "B")
+	trade(1*detectors.Second, "D", "C")
+	trade(2*detectors.Second, "E", "F")
+	trade(3*detectors.Second, "G", "H")
+	trade(4*detectors.Second, "B", "A")
+	for _, step := range []struct {
+		ts   detectors.Micros
+		want string
+	}{
+		{11*detectors.Second - 1, ""}, // CD's gap is not over yet
+		{11 * detectors.Second, "CD"},
+		{14 * detectors.Second, "CD,AB,EF,GH"}, // three due at once: opening order
+	} {
+		mark(step.ts)
+		if got := strings.Join(closed, ","); got != step.want {
+			t.Fatalf("at %d µs closed %q, want %q", step.ts, got, step.want)
+		}
 	}
 }
