@@ -258,3 +258,39 @@ func asParseError(err error, pe **ParseError) bool {
 	}
 	return ok
 }
+
+// The 25-level Binance futures snapshots of the Tardis samples (SOURCE.md: 10 rows, 104
+// columns = 4 + 25 levels x 2 sides x price and amount): the first snapshot opens 25 bid and
+// 25 ask levels as new orders of the venue's synthetic book actor, bids below asks.
+func TestTardisRealSnapshot25(t *testing.T) {
+	dir := sharedData(t, "tardis-csv-samples")
+	path := filepath.Join(dir, "binance-futures_book_snapshot_25_BTCUSDT.csv")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := newParseCtx(Options{})
+	if err := parseInto(c, "tardis", path, b); err != nil {
+		t.Fatal(err)
+	}
+	const firstTS = 1598918403696000 // the first row's timestamp
+	sides := map[detectors.Side]int{}
+	bestBid, bestAsk := 0.0, 1e18
+	for _, o := range c.out.orders {
+		if o.TS != firstTS {
+			continue
+		}
+		if o.V.Event != detectors.OrderNew || o.V.Account != "book:binance-futures" || o.Symbol != "BTC/USDT" {
+			t.Errorf("first snapshot order %+v", o)
+		}
+		sides[o.V.Side]++
+		if o.V.Side == detectors.Buy {
+			bestBid = max(bestBid, o.V.Price)
+		} else {
+			bestAsk = min(bestAsk, o.V.Price)
+		}
+	}
+	if c.file.Rows != 10 || sides[detectors.Buy] != 25 || sides[detectors.Sell] != 25 || bestBid >= bestAsk {
+		t.Errorf("rows %d, first snapshot %d bids %d asks, best bid %v ask %v", c.file.Rows, sides[detectors.Buy], sides[detectors.Sell], bestBid, bestAsk)
+	}
+}
