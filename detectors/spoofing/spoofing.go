@@ -53,6 +53,11 @@
 // go first); one float per symbol; candidates, forgotten max_lifetime after placement or judged
 // grace after cancel, capped at max_candidates; open episodes, closed episode_gap after their
 // last spoof.
+//
+// A group of configurations (a sweep, detectors.Group) keeps the resting orders once per
+// (order_horizon, max_open_orders), the typical sizes once per (typical_halflife,
+// min_size_ratio) and one index of every configuration's candidates; the single detector is a
+// group of one.
 package spoofing
 
 import (

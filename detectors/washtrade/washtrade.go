@@ -47,6 +47,12 @@
 // idle flows. At most `max_owners` flows and, separately, open episodes are tracked: self-trades
 // of new owners beyond the cap are ignored and an owner whose flow could not be tracked counts as
 // share 1, until room frees up.
+//
+// A group of configurations (a sweep, detectors.Group) keeps the flows once per
+// (same_owner_group, linked_accounts, window, max_owners), the typical notionals once per
+// (same_owner_group, linked_accounts, typical_halflife) and the open episodes once per those and
+// (gap, max_episode, max_owners, max_episode_trades); count_scale, volume_scale, share_exponent
+// and flat_exponent only score. The single detector is a group of one.
 package washtrade
 
 import (
