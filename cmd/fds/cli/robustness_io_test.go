@@ -10,9 +10,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -230,21 +230,39 @@ func listAll(t *testing.T, dir string) []string {
 // TestMain): tests that need a real process (signals) run it, which costs no build.
 const asFDS = "FDS_CLI_TEST_AS_FDS"
 
-// TestMain runs the tests, or, with asFDS set, is fds itself: the same few lines as
-// cmd/fds/main.go around Main.
+// TestMain runs the tests, or, with asFDS set, is fds itself: the same line as cmd/fds/main.go
+// (Main installs the signal handling).
 func TestMain(m *testing.M) {
 	if os.Getenv(asFDS) == "1" {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
-		stop()
-		os.Exit(code)
+		os.Exit(Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
 
-// interrupt starts fds (the test binary as fds), sends SIGINT after delay, and returns its exit
-// code and stderr.
-func interrupt(t *testing.T, delay time.Duration, args ...string) (int, string) {
+// syncBuffer is a bytes.Buffer that exec's copying goroutine writes while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// interrupt starts fds (the test binary as fds), waits until ready (given stderr so far) says the
+// command is at work, sends SIGINT and returns the exit code (-1: killed by the signal) and
+// stderr. It waits for a sign of work rather than a fixed delay because loading the binary
+// (DuckDB is linked in) and its package init take a variable time, over 0.5 s on a loaded machine,
+// and a SIGINT before Main has installed its handler kills the process outright.
+func interrupt(t *testing.T, ready func(stderr string) bool, args ...string) (int, string) {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
@@ -252,14 +270,31 @@ func interrupt(t *testing.T, delay time.Duration, args ...string) (int, string) 
 	}
 	cmd := exec.Command(self, args...)
 	cmd.Env = append(os.Environ(), asFDS+"=1")
-	var stderr bytes.Buffer
+	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(delay)
-	cmd.Process.Signal(syscall.SIGINT)
-	err = cmd.Wait()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	poll := time.NewTicker(5 * time.Millisecond)
+	defer poll.Stop()
+	giveUp := time.After(2 * time.Minute)
+	for !ready(stderr.String()) {
+		select {
+		case err := <-exited:
+			t.Fatalf("fds %s ended (%v) before it was seen at work; stderr:\n%s", strings.Join(args, " "), err, stderr.String())
+		case <-giveUp:
+			cmd.Process.Kill()
+			<-exited
+			t.Fatalf("fds %s showed no sign of work in 2 minutes; stderr:\n%s", strings.Join(args, " "), stderr.String())
+		case <-poll.C:
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err = <-exited
 	var exit *exec.ExitError
 	switch {
 	case err == nil:
@@ -271,25 +306,37 @@ func interrupt(t *testing.T, delay time.Duration, args ...string) (int, string) 
 	return -1, ""
 }
 
+// wantInterruptedOnce checks an interrupted command's stderr: its last line is the one error
+// line, saying it was interrupted, and no other line says so.
+func wantInterruptedOnce(t *testing.T, stderr string) {
+	t.Helper()
+	wantOneLineError(t, stderr, "interrupted")
+	if n := strings.Count(stderr, "interrupted"); n != 1 {
+		t.Fatalf("%d lines say interrupted, want 1:\n%s", n, stderr)
+	}
+}
+
 // TestInterruptMidRun sends SIGINT to a real fds process during a backtest and during a dataset
-// generation: exit status 130, one line saying it was interrupted, no output folder and no
-// staging leftovers; a rerun succeeds.
+// generation, once each is seen at work: exit status 130, one line saying it was interrupted, no
+// output folder and no staging leftovers; a rerun succeeds.
 func TestInterruptMidRun(t *testing.T) {
 	root := t.TempDir()
 	data := filepath.Join(root, "data")
-	t.Skip("flaky on the loaded 2-core machine: the SIGINT can land before the handler (exit -1); issue 9 stays open")
-	// 400,000 events: a few seconds of replay with every detector, far more than the delay below.
+	// 400,000 events: the first progress line comes after 65,536 events (backtest's checkEvery),
+	// and the rest takes seconds with every detector, long enough to be interrupted.
 	if _, err := synth.Generate(synth.Config{Seed: 3, Events: 400_000}, data); err != nil {
 		t.Fatal(err)
 	}
 	runs := filepath.Join(root, "runs")
 	os.MkdirAll(runs, 0o755)
 	run := filepath.Join(runs, "r")
-	code, stderr := interrupt(t, 500*time.Millisecond, "backtest", "--data", data, "--out", run, "--quiet")
+	// --verbose logs progress off a terminal: its first line says the replay is under way.
+	replaying := func(stderr string) bool { return strings.Contains(stderr, "step=replaying") }
+	code, stderr := interrupt(t, replaying, "backtest", "--data", data, "--out", run, "--verbose")
 	if code != ExitInterrupted {
-		t.Fatalf("backtest: exit %d, want 130 (did it finish before the signal?); stderr %s", code, stderr)
+		t.Fatalf("backtest: exit %d, want 130 (-1: killed by the signal before its handler); stderr %s", code, stderr)
 	}
-	wantOneLineError(t, stderr, "interrupted")
+	wantInterruptedOnce(t, stderr)
 	if left := listAll(t, runs); len(left) > 0 {
 		t.Fatalf("an interrupted backtest left %v", left)
 	}
@@ -298,15 +345,27 @@ func TestInterruptMidRun(t *testing.T) {
 	}
 
 	gen := filepath.Join(root, "gen")
-	code, stderr = interrupt(t, 500*time.Millisecond, "datasets", "generate", "--events", "5000000", "--out", gen, "--quiet")
-	if code != ExitInterrupted {
-		t.Fatalf("generate: exit %d, want 130; stderr %s", code, stderr)
+	// The staging folder beside gen appears once generation has started (Main is running, so
+	// its handler is in place); 5 M events take far longer than the signal's delivery.
+	staging := func(string) bool {
+		m, _ := filepath.Glob(filepath.Join(root, ".gen.tmp-*"))
+		return len(m) > 0
 	}
-	wantOneLineError(t, stderr, "interrupted")
+	code, stderr = interrupt(t, staging, "datasets", "generate", "--events", "5000000", "--out", gen, "--quiet")
+	if code != ExitInterrupted {
+		t.Fatalf("generate: exit %d, want 130 (-1: killed by the signal before its handler); stderr %s", code, stderr)
+	}
+	wantInterruptedOnce(t, stderr)
 	for _, p := range listAll(t, root) {
 		if strings.HasPrefix(filepath.Base(p), ".gen") || strings.HasPrefix(p, gen) {
 			t.Fatalf("an interrupted generate left %s", p)
 		}
+	}
+	if code, _, stderr := fds(t, "datasets", "generate", "--preset", "small", "--events", "5000", "--out", gen, "--quiet"); code != ExitOK {
+		t.Fatalf("generate rerun: exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(gen, "orders.parquet")); err != nil {
+		t.Fatalf("generate rerun: %v", err)
 	}
 }
 

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -139,7 +141,13 @@ func noArgs(c *cobra.Command, args []string) error {
 }
 
 // Main runs fds with args and returns the exit code. Errors are printed as one line on stderr.
+// An interrupt (SIGINT, Ctrl-C) or SIGTERM while it runs cancels ctx: the command stops at its
+// next check, removes what it staged and Main returns ExitInterrupted.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// First thing, before any work: until signal handling is installed, the Go runtime's default
+	// for SIGINT is to kill the process on the spot (exit by signal, staging left behind).
+	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
 	app := &App{Stdout: stdout, Stderr: stderr}
 	if f, ok := stderr.(*os.File); ok {
 		app.Terminal = term.IsTerminal(int(f.Fd()))
