@@ -59,6 +59,7 @@ import (
 	"sort"
 
 	"github.com/fds-dev/fds/detectors"
+	"github.com/fds-dev/fds/detectors/internal/recent"
 )
 
 // Name is the detector's registry name.
@@ -112,7 +113,7 @@ type stamp struct {
 
 type account struct {
 	k       key
-	window  []stamp // ring of message times, oldest at head
+	window  []stamp // ring of message times, oldest at head; its length a power of two
 	head, n int
 	// priceSum and priced sum the prices of the new orders in the window.
 	priceSum float64
@@ -139,21 +140,16 @@ type episode struct {
 }
 
 type symbolState struct {
-	open     []*episode // in opening order
+	accounts map[string]*account // by account id
+	open     []*episode          // in opening order
 	deadline detectors.Micros
 	first    detectors.Micros // the symbol's first order event
 	last     detectors.Micros
 }
 
-// placed is a new order of the last `fleeting` seconds.
+// placed is a new order of the last `fleeting` seconds: its account.
 type placed struct {
-	ts detectors.Micros
-	k  key
-}
-
-type queued struct {
-	ts      detectors.Micros
-	orderID int64
+	a *account
 }
 
 type detector struct {
@@ -164,11 +160,9 @@ type detector struct {
 	countScale, ratioScale          float64
 	otrScale, driftScale            float64
 
-	accounts  map[key]*account
 	symbols   map[string]*symbolState
-	recent    map[int64]placed // new orders of the last `fleeting` seconds
-	queue     []queued         // the same, in time order, for eviction
-	queueHead int
+	nAccounts int                 // accounts tracked, all symbols
+	recent    *recent.Map[placed] // new orders of the last `fleeting` seconds
 	nextSweep detectors.Micros
 	dropped   int64
 }
@@ -180,7 +174,7 @@ func newDetector(p detectors.Params, _ detectors.Env) (detectors.Detector, error
 		maxAccounts: p.Int("max_accounts"), maxEvidence: p.Int("max_evidence_orders"), minRatio: p.Get("min_burst_ratio"),
 		countScale: p.Get("count_scale"), ratioScale: p.Get("ratio_scale"), otrScale: p.Get("otr_scale"),
 		driftScale: p.Get("drift_scale"),
-		accounts:   map[key]*account{}, symbols: map[string]*symbolState{}, recent: map[int64]placed{},
+		symbols:    map[string]*symbolState{}, recent: recent.New[placed](p.Duration("fleeting")),
 	}, nil
 }
 
@@ -206,7 +200,7 @@ func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 	}
 	s := d.symbols[ev.Symbol]
 	if s == nil {
-		s = &symbolState{first: ev.TS}
+		s = &symbolState{first: ev.TS, accounts: map[string]*account{}}
 		d.symbols[ev.Symbol] = s
 	}
 	s.last = ev.TS
@@ -217,15 +211,15 @@ func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 	if o.Account == "" {
 		return
 	}
-	k := key{ev.Symbol, o.Account}
-	a := d.accounts[k]
+	a := s.accounts[o.Account]
 	if a == nil {
-		if len(d.accounts) >= d.maxAccounts {
+		if d.nAccounts >= d.maxAccounts {
 			d.dropped++
 			return
 		}
-		a = &account{k: k, window: make([]stamp, 8), rateAt: ev.TS}
-		d.accounts[k] = a
+		a = &account{k: key{ev.Symbol, o.Account}, window: make([]stamp, 8), rateAt: ev.TS}
+		s.accounts[o.Account] = a
+		d.nAccounts++
 	}
 	if ev.TS-a.last >= 5*d.baseline && a.ep == nil {
 		// What the sweep forgets counts as forgotten whether or not a sweep ran yet, so that the
@@ -241,20 +235,20 @@ func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 	default:
 		return
 	}
-	d.forgetOldNews(ev.TS)
+	d.recent.Advance(ev.TS)
 	before := a.total
 	a.total.messages++
 	switch o.Event {
 	case detectors.OrderNew:
 		a.total.news++
 		if d.fleeting > 0 {
-			d.recent[o.OrderID] = placed{ts: ev.TS, k: k}
-			d.queue = append(d.queue, queued{ts: ev.TS, orderID: o.OrderID})
+			d.recent.Put(o.OrderID, ev.TS, placed{a: a})
 		}
 	case detectors.OrderCancel:
-		if p, ok := d.recent[o.OrderID]; ok && p.k == k && ev.TS-p.ts < d.fleeting {
+		// The same account and symbol (an account forgotten and back is the same key).
+		if ts, p, ok := d.recent.Get(o.OrderID); ok && (p.a == a || p.a.k == a.k) && ev.TS-ts < d.fleeting {
 			a.total.fleeting++
-			delete(d.recent, o.OrderID)
+			d.recent.Delete(o.OrderID)
 		}
 	}
 	// The usual rate as it was before this message, then the message joins it.
@@ -262,7 +256,7 @@ func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 	usual := a.rate * decay
 	a.rate, a.rateAt = usual+1, ev.TS
 	tau := float64(d.baseline) / float64(detectors.Second)
-	weight := math.Max(tau*(1-math.Exp(-float64(ev.TS-s.first)/float64(d.baseline))), float64(d.window)/float64(detectors.Second))
+	weight := math.Max(tau*settled(float64(ev.TS-s.first)/float64(d.baseline)), float64(d.window)/float64(detectors.Second))
 	usualPerSecond := usual / weight
 	// Slide the window and add the message.
 	for a.n > 0 && (a.window[a.head].ts <= ev.TS-d.window || a.n >= d.maxWindow) {
@@ -277,7 +271,7 @@ func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 		a.priceSum += price
 		a.priced++
 	}
-	a.window[(a.head+a.n)%len(a.window)] = stamp{ts: ev.TS, orderID: o.OrderID, price: price, before: before}
+	a.window[(a.head+a.n)&(len(a.window)-1)] = stamp{ts: ev.TS, orderID: o.OrderID, price: price, before: before}
 	a.n++
 	expected := usualPerSecond * float64(d.window) / float64(detectors.Second)
 	if a.n >= d.minMessages && float64(a.n) >= d.minRatio*expected {
@@ -288,7 +282,7 @@ func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 			// Evidence starts with the orders of the window that triggered (the last one is
 			// added below).
 			for i := 0; i < a.n-1 && len(e.orderIDs) < d.maxEvidence; i++ {
-				if id := a.window[(a.head+i)%len(a.window)].orderID; len(e.orderIDs) == 0 || e.orderIDs[len(e.orderIDs)-1] != id {
+				if id := a.window[(a.head+i)&(len(a.window)-1)].orderID; len(e.orderIDs) == 0 || e.orderIDs[len(e.orderIDs)-1] != id {
 					e.orderIDs = append(e.orderIDs, id)
 				}
 			}
@@ -314,6 +308,16 @@ func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 	}
 }
 
+// settled is 1 − exp(−x), the share of its long-run weight a decayed count has built up after x
+// time constants. From x = 38 on, exp(−x) < 2^−54 and the difference rounds to exactly 1: the
+// exp, one per message, is skipped once the input is that old.
+func settled(x float64) float64 {
+	if x >= 38 {
+		return 1
+	}
+	return 1 - math.Exp(-x)
+}
+
 func (a *account) dropOldest() {
 	if p := a.window[a.head].price; p > 0 {
 		a.priceSum -= p
@@ -322,32 +326,16 @@ func (a *account) dropOldest() {
 			a.priceSum = 0 // no drift of rounding errors across quiet spells
 		}
 	}
-	a.head = (a.head + 1) % len(a.window)
+	a.head = (a.head + 1) & (len(a.window) - 1)
 	a.n--
 }
 
 func (a *account) grow() {
 	w := make([]stamp, 2*len(a.window))
 	for i := 0; i < a.n; i++ {
-		w[i] = a.window[(a.head+i)%len(a.window)]
+		w[i] = a.window[(a.head+i)&(len(a.window)-1)]
 	}
 	a.window, a.head = w, 0
-}
-
-// forgetOldNews drops new orders older than `fleeting`: their cancel is no longer fleeting.
-func (d *detector) forgetOldNews(now detectors.Micros) {
-	for d.queueHead < len(d.queue) && now-d.queue[d.queueHead].ts >= d.fleeting {
-		q := d.queue[d.queueHead]
-		if p, ok := d.recent[q.orderID]; ok && p.ts == q.ts {
-			delete(d.recent, q.orderID)
-		}
-		d.queueHead++
-	}
-	// Compact once the dead head dominates, so memory follows the live entries.
-	if d.queueHead > 1024 && d.queueHead*2 > len(d.queue) {
-		d.queue = append(d.queue[:0], d.queue[d.queueHead:]...)
-		d.queueHead = 0
-	}
 }
 
 // closeDue judges the symbol's episodes whose gap is over (all of them at the end of the input)
@@ -409,9 +397,12 @@ func uniqueIDs(ids []int64) []int64 {
 // without an open episode, every `baseline` seconds of event time. Deletion only: the iteration
 // order does not matter.
 func (d *detector) sweep(now detectors.Micros) {
-	for k, a := range d.accounts {
-		if a.ep == nil && a.last < now-5*d.baseline {
-			delete(d.accounts, k)
+	for _, s := range d.symbols {
+		for name, a := range s.accounts {
+			if a.ep == nil && a.last < now-5*d.baseline {
+				delete(s.accounts, name)
+				d.nAccounts--
+			}
 		}
 	}
 	d.nextSweep = now + d.baseline

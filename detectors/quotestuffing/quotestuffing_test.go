@@ -2,6 +2,7 @@ package quotestuffing
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/fds-dev/fds/detectors"
@@ -52,16 +53,18 @@ func TestStateIsBounded(t *testing.T) {
 			ev.Order.Event, ev.Order.LeavesQty = detectors.OrderCancel, 0
 			d.OnEvent(&ev, emit)
 		}
-		if len(d.accounts) > 100 {
-			t.Fatalf("%d accounts tracked, cap 100", len(d.accounts))
+		if n := len(d.symbols["X"].accounts); n > 100 || n != d.nAccounts {
+			t.Fatalf("%d accounts tracked (count %d), cap 100", n, d.nAccounts)
 		}
-		for _, a := range d.accounts {
+		for _, a := range d.symbols["X"].accounts {
 			if a.n > 50 || len(a.window) > 128 {
 				t.Fatalf("window of %d messages (ring %d), cap 50", a.n, len(a.window))
 			}
 		}
-		if len(d.recent) > 2 || len(d.queue)-d.queueHead > 200 {
-			t.Fatalf("%d fleeting candidates, %d queued", len(d.recent), len(d.queue)-d.queueHead)
+		// Each order is cancelled (and forgotten) 1 ms after placement; m's lasts until its
+		// generation is dropped.
+		if d.recent.Len() > 2 {
+			t.Fatalf("%d fleeting candidates", d.recent.Len())
 		}
 	}
 	d.Flush(emit)
@@ -74,5 +77,15 @@ func TestStateIsBounded(t *testing.T) {
 	}
 	if alerts == 0 || alerts > 2000 {
 		t.Errorf("%d alerts", alerts)
+	}
+}
+
+// TestSettledIsExact checks the shortcut in settled against the formula it replaces, 1 − exp(−x),
+// bit for bit, around and beyond the threshold x = 38 (and below it, where it is the formula).
+func TestSettledIsExact(t *testing.T) {
+	for _, x := range []float64{0, 1e-9, 0.5, 1, 10, 36, 37, 37.4, 37.5, 37.9, 38, 38.0000001, 40, 100, 1e6} {
+		if got, want := settled(x), 1-math.Exp(-x); got != want {
+			t.Errorf("settled(%v) = %v, want %v", x, got, want)
+		}
 	}
 }
