@@ -156,9 +156,12 @@ type typicalLayer struct {
 	alpha, minSizeRatio float64
 	logTypical          []float64 // by symbol index
 	seen                []int
-	// typical is exp(logTypical) of the event seq, computed once for the layer's configurations.
-	seq     int64
-	typical float64
+	// Of the new limit order being considered, computed once for the layer's configurations:
+	// the typical size and whether the order is large enough for a candidate (size ratio at
+	// least min_size_ratio, which every configuration of the layer shares).
+	typical   float64
+	sizeRatio float64
+	large     bool
 }
 
 type candidate struct {
@@ -237,6 +240,9 @@ type group struct {
 	symbolIndex map[string]int
 	symbolNames []string
 	lastEvent   []detectors.Micros // by symbol index: the ts of its last order or trade, its clock
+	// due is, by symbol index, the earliest ts at which some configuration has a candidate to
+	// judge or an episode to close there: events before it skip the loop over configurations.
+	due []detectors.Micros
 
 	candidates map[acctKey][]*candidate
 	byOrder    map[int64][]*candidate
@@ -268,7 +274,7 @@ func newGroup(ps []detectors.Params, _ detectors.Env) (detectors.Group, error) {
 		}
 		if g.typicals[typicalOf[i]] == nil {
 			g.typicals[typicalOf[i]] = &typicalLayer{alpha: 1 - math.Exp2(-1/p.Get("typical_halflife")),
-				minSizeRatio: p.Get("min_size_ratio"), seq: -1}
+				minSizeRatio: p.Get("min_size_ratio")}
 		}
 		g.configs = append(g.configs, &config{
 			index:        i,
@@ -294,6 +300,7 @@ func (g *group) symbol(name string) int {
 	g.symbolIndex[name] = i
 	g.symbolNames = append(g.symbolNames, name)
 	g.lastEvent = append(g.lastEvent, 0)
+	g.due = append(g.due, math.MaxInt64)
 	for _, l := range g.books {
 		l.books = append(l.books, &book{orders: map[int64]resting{}})
 	}
@@ -318,17 +325,22 @@ func (g *group) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
 	si := g.symbol(ev.Symbol)
 	g.lastEvent[si] = ev.TS
 	// Judge the candidates whose grace is over, then close the episodes whose gap is over.
-	for _, c := range g.configs {
-		cs := &c.symbols[si]
-		for len(cs.judging) > 0 && cs.judging[0].cancelled+c.grace < ev.TS {
-			cand := cs.judging[0]
-			cs.judging[0] = nil
-			cs.judging = cs.judging[1:]
-			c.judge(cand, cs, cand.cancelled+c.grace)
+	if ev.TS >= g.due[si] {
+		due := detectors.Micros(math.MaxInt64)
+		for _, c := range g.configs {
+			cs := &c.symbols[si]
+			for len(cs.judging) > 0 && cs.judging[0].cancelled+c.grace < ev.TS {
+				cand := cs.judging[0]
+				cs.judging[0] = nil
+				cs.judging = cs.judging[1:]
+				c.judge(cand, cs, cand.cancelled+c.grace)
+			}
+			if len(cs.episodes) > 0 && ev.TS >= cs.deadline {
+				c.closeDue(cs, ev.TS, false, emit)
+			}
+			due = min(due, c.due(cs))
 		}
-		if len(cs.episodes) > 0 && ev.TS >= cs.deadline {
-			c.closeDue(cs, ev.TS, false, emit)
-		}
+		g.due[si] = due
 	}
 	switch ev.Kind {
 	case detectors.KindOrder:
@@ -352,6 +364,9 @@ func (g *group) onOrder(ev *detectors.Event, si int) {
 				if !c.done && c.cancelled == 0 && c.side == o.Side.Opposite() {
 					c.ownOpposite += o.Qty
 				}
+			}
+			for _, l := range g.typicals {
+				l.size(si, o.Qty)
 			}
 			for _, c := range g.configs {
 				g.considerNew(c, ev, si)
@@ -411,6 +426,7 @@ func (g *group) onOrder(ev *detectors.Event, si int) {
 				c.cancelled = ev.TS
 				cs := &c.cfg.symbols[si]
 				cs.judging = append(cs.judging, c)
+				g.due[si] = min(g.due[si], c.cfg.due(cs))
 			}
 		}
 	}
@@ -468,12 +484,16 @@ func (l *typicalLayer) learn(si int, qty float64) {
 	l.seen[si]++
 }
 
-// typicalAt returns the symbol's typical order size before the event seq is learnt.
-func (l *typicalLayer) typicalAt(si int, seq int64) float64 {
-	if l.seq != seq {
-		l.seq, l.typical = seq, math.Exp(l.logTypical[si])
+// size computes the typical size of the symbol before the order is learnt and whether the order
+// is large against it.
+func (l *typicalLayer) size(si int, qty float64) {
+	l.large = false
+	if l.seen[si] == 0 {
+		return
 	}
-	return l.typical
+	l.typical = math.Exp(l.logTypical[si])
+	l.sizeRatio = qty / l.typical
+	l.large = !(l.sizeRatio < l.minSizeRatio)
 }
 
 // sortedSum sums the quantities in g.scratch in ascending order: the same float whatever the
@@ -537,12 +557,11 @@ func (g *group) depth(l *bookLayer, si int, o *detectors.Order, touch, bandBP fl
 func (g *group) considerNew(c *config, ev *detectors.Event, si int) {
 	o := &ev.Order
 	tl := c.typical
-	if tl.seen[si] < c.warmup || tl.seen[si] == 0 {
+	if !tl.large || tl.seen[si] < c.warmup {
 		return
 	}
-	typical := tl.typicalAt(si, g.seq)
-	sizeRatio := o.Qty / typical
-	if sizeRatio < c.minSizeRatio || o.Qty*o.Price < c.minNotional || !(o.Price > 0) {
+	typical, sizeRatio := tl.typical, tl.sizeRatio
+	if o.Qty*o.Price < c.minNotional || !(o.Price > 0) {
 		return
 	}
 	if c.nCand >= c.maxCandidates {
@@ -633,6 +652,19 @@ func (g *group) onTrade(ev *detectors.Event) {
 			}
 		}
 	}
+}
+
+// due is the earliest ts at which the configuration has work in the symbol: the first event
+// after its first cancelled candidate's grace, or its episodes' deadline.
+func (c *config) due(cs *configSymbol) detectors.Micros {
+	due := detectors.Micros(math.MaxInt64)
+	if len(cs.judging) > 0 {
+		due = cs.judging[0].cancelled + c.grace + 1
+	}
+	if len(cs.episodes) > 0 {
+		due = min(due, cs.deadline)
+	}
+	return due
 }
 
 // Score is a spoof's score from its size ratio, lifetime and opposite-side quantity in typical
