@@ -22,6 +22,44 @@ import (
 // variable so that tests can cross row groups with small files.
 var rowGroupRows = 1 << 20
 
+// dictionaryPageLimit is the size a column chunk's dictionary may reach before arrow-go abandons
+// it mid-chunk and writes the rest plain (a "fallback"). A fallback made files depend on map order:
+// arrow-go writes the chunk's page-encoding statistics (a dictionary and a plain entry) from a Go
+// map, so the same rows gave different bytes. arrow-go's default, 1 MiB, is 131,072 distinct
+// 8-byte values, which a 2^20-row group of orders exceeds. At 64 MiB no dictionary fills up:
+// a float64 column's holds at most 8 bytes × rowGroupRows = 8 MiB, and the strings encoded by
+// dictionary are those the schema declares repetitive (symbols, accounts, enum names).
+const dictionaryPageLimit = 64 << 20
+
+// writerProperties are the Parquet settings of every table fds writes.
+func writerProperties(schema *arrow.Schema) *parquet.WriterProperties {
+	opts := []parquet.WriterProperty{
+		parquet.WithCompression(compress.Codecs.Zstd),
+		// Dictionary pages only where values repeat and the dictionary stays bounded: Arrow
+		// dictionary columns and float64 columns (prices and sizes repeat a lot; strings-only
+		// dictionaries made orders files 20% bigger and decoded no faster, measured). Timestamps,
+		// ids, free text (alert keys, features) and lists hardly repeat: their dictionary only
+		// grew until it fell back. Plain ts and ids made a generated market 10% smaller
+		// (orders -8%, trades -37%) at the same write and decode speed (docs/schema.md).
+		parquet.WithDictionaryDefault(false),
+		parquet.WithDictionaryPageSizeLimit(dictionaryPageLimit),
+		parquet.WithStats(true),
+		parquet.WithMaxRowGroupLength(int64(rowGroupRows)),
+		parquet.WithAllocator(memory.DefaultAllocator),
+	}
+	for _, f := range schema.Fields() {
+		if dictionaryEncoded(f.Type) {
+			opts = append(opts, parquet.WithDictionaryFor(f.Name, true))
+		}
+	}
+	return parquet.NewWriterProperties(opts...)
+}
+
+// dictionaryEncoded says whether a top-level column of this type gets Parquet dictionary pages.
+func dictionaryEncoded(t arrow.DataType) bool {
+	return t.ID() == arrow.DICTIONARY || t.ID() == arrow.FLOAT64
+}
+
 // parquetSink writes record batches to a temporary file in the destination's folder; commit
 // renames it into place, so that a reader never sees a half-written file under the real name.
 type parquetSink struct {
@@ -45,15 +83,7 @@ func newParquetSink(path string, schema *arrow.Schema) (*parquetSink, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	s := &parquetSink{path: path, tmp: f.Name(), f: f, bw: bufio.NewWriterSize(f, 1<<20)}
-	props := parquet.NewWriterProperties(
-		parquet.WithCompression(compress.Codecs.Zstd),
-		// Dictionary pages for every column: prices and sizes repeat a lot. (Strings-only
-		// dictionaries made orders files 20% bigger and decoded no faster, measured.)
-		parquet.WithDictionaryDefault(true),
-		parquet.WithStats(true),
-		parquet.WithMaxRowGroupLength(int64(rowGroupRows)),
-		parquet.WithAllocator(memory.DefaultAllocator),
-	)
+	props := writerProperties(schema)
 	fw, err := pqarrow.NewFileWriter(schema, s.bw, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
 		s.abort()

@@ -2,7 +2,9 @@ package datasets
 
 import (
 	"bytes"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
@@ -50,6 +53,88 @@ func TestEventWriterDeterministic(t *testing.T) {
 			writeEvents(t, path, table, events)
 			return nil
 		})
+	}
+}
+
+// TestLargeRowGroupsDeterministic writes, twice each, tables with more distinct values per
+// column than a 1 MiB dictionary page holds (arrow-go's default limit: 131,072 8-byte values):
+// 140,000 orders in one row group (ts, order_id, price, qty and leaves_qty nearly all distinct)
+// and 140,000 accounts (2.2 MB of distinct account ids). Past that limit arrow-go abandons the
+// dictionary mid-column (falls back to plain) and writes the chunk's page-encoding statistics in
+// map order, which varies: the same rows gave different bytes. A byte comparison catches that
+// only sometimes (a 2-entry Go map swaps its order about one time in eight), so the test also
+// requires every column chunk's data pages to share one encoding, which no fallback leaves.
+func TestLargeRowGroupsDeterministic(t *testing.T) {
+	const rows = 140_000
+	events := genEvents(detectors.KindOrder, rows, 21)
+	accounts := make([]detectors.Account, rows)
+	for i := range accounts {
+		accounts[i] = detectors.Account{AccountID: fmt.Sprintf("acct-%07d", i), CreatedAt: int64(i), OwnerGroup: fmt.Sprintf("g%d", i/3)}
+	}
+	cases := map[string]func(path string) error{
+		TableOrders: func(path string) error {
+			writeEvents(t, path, TableOrders, events)
+			return nil
+		},
+		TableAccounts: func(path string) error { return WriteAccounts(path, accounts) },
+	}
+	for _, table := range []string{TableOrders, TableAccounts} {
+		path := writeTwiceIdentical(t, table+".parquet", cases[table])
+		wantNoDictionaryFallback(t, path)
+	}
+}
+
+// wantNoDictionaryFallback fails for every column chunk of the file whose data pages are in more
+// than one encoding: a dictionary that fell back to plain.
+func wantNoDictionaryFallback(t *testing.T, path string) {
+	t.Helper()
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	md := pf.MetaData()
+	for rg := 0; rg < md.NumRowGroups(); rg++ {
+		for c := 0; c < md.Schema.NumColumns(); c++ {
+			cc, err := md.RowGroup(rg).ColumnChunk(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dataEncodings := map[parquet.Encoding]bool{}
+			for _, st := range cc.EncodingStats() {
+				if strings.HasPrefix(st.PageType.String(), "DATA_PAGE") {
+					dataEncodings[st.Encoding] = true
+				}
+			}
+			if len(dataEncodings) > 1 {
+				t.Errorf("%s: row group %d, column %s: data pages in %d encodings %v: the dictionary fell back",
+					filepath.Base(path), rg, md.Schema.Column(c).Path(), len(dataEncodings), cc.Encodings())
+			}
+		}
+	}
+}
+
+// TestDictionariesStayBounded: the columns given Parquet dictionary pages are those whose
+// dictionary cannot outgrow dictionaryPageLimit in a row group (Arrow dictionary strings, which
+// the schema keeps for repetitive values, and float64: 8 bytes × rowGroupRows), in every table
+// fds writes.
+func TestDictionariesStayBounded(t *testing.T) {
+	if 8*rowGroupRows >= dictionaryPageLimit {
+		t.Fatalf("a float64 row group's dictionary (8 × %d bytes) can reach the %d-byte limit", rowGroupRows, dictionaryPageLimit)
+	}
+	schemas := map[string]*arrow.Schema{"accounts": AccountsSchema, "labels": LabelsSchema, "alerts": AlertsSchema, "matches": MatchesSchema}
+	for _, table := range EventTables {
+		schemas[table], _ = SchemaOf(table)
+	}
+	for name, schema := range schemas {
+		props := writerProperties(schema)
+		for _, f := range schema.Fields() {
+			enabled := props.DictionaryEnabledFor(f.Name)
+			want := f.Type.ID() == arrow.DICTIONARY || f.Type.ID() == arrow.FLOAT64
+			if enabled != want {
+				t.Errorf("%s.%s (%s): dictionary %v, want %v", name, f.Name, f.Type, enabled, want)
+			}
+		}
 	}
 }
 
@@ -399,4 +484,69 @@ func TestMatchesRoundTrip(t *testing.T) {
 	if err := WriteMatches(filepath.Join(t.TempDir(), "m.parquet"), []MatchRow{{Outcome: "tn"}}); err == nil {
 		t.Fatal("outcome tn accepted")
 	}
+}
+
+// benchOrders fills events with n orders like a busy market's: ts rising by 0-999 µs, unique
+// order ids, 8 symbols, 10,000 accounts, prices on 10,000 ticks, 100 sizes. Only a block of
+// 65,536 rows is drawn at random and then repeated with later ts and ids, so that the benchmark
+// times the writer rather than the random source.
+func benchOrders(n int, emit func(*detectors.Event) error) error {
+	const block = 1 << 16
+	rng := rand.New(rand.NewPCG(42, 1))
+	tmpl := make([]detectors.Event, block)
+	ts := int64(1_700_000_000_000_000)
+	for i := range tmpl {
+		ts += int64(rng.IntN(1000))
+		tmpl[i] = detectors.Event{Kind: detectors.KindOrder, TS: ts, Symbol: fmt.Sprintf("SYM%dUSDT", rng.IntN(8)),
+			Order: detectors.Order{
+				Account: fmt.Sprintf("acct-%05d", rng.IntN(10_000)), OrderID: int64(i + 1),
+				Event: detectors.OrderEvent(1 + rng.IntN(6)), Side: detectors.Side(1 - 2*rng.IntN(2)),
+				Type: detectors.OrderType(1 + rng.IntN(4)), Price: 100 + float64(rng.IntN(10_000))/100,
+				Qty: float64(1 + rng.IntN(100)), LeavesQty: float64(rng.IntN(100)),
+				ReduceOnly: rng.IntN(10) == 0, PostOnly: rng.IntN(5) == 0,
+			}}
+	}
+	span := ts - tmpl[0].TS + 1
+	for i := 0; i < n; i++ {
+		ev := tmpl[i%block]
+		round := int64(i / block)
+		ev.TS += round * span
+		ev.Order.OrderID += round * block
+		if err := emit(&ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BenchmarkWriteOrders writes 2 M orders (two full row groups and a part) through EventWriter
+// per iteration and reports rows/s, CPU time per row (the encoding goroutine and the garbage
+// collector included; steadier than wall time on a shared machine) and the file's bytes per row.
+func BenchmarkWriteOrders(b *testing.B) {
+	const rows = 2_000_000
+	dir := b.TempDir()
+	var size int64
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		path := filepath.Join(dir, "orders.parquet")
+		w, err := NewEventWriter(path, TableOrders)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := benchOrders(rows, w.Write); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+		info, err := os.Stat(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = info.Size()
+	}
+	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(cpuTime()-cpu0)/(float64(rows)*float64(b.N)), "cpu-ns/row")
+	b.ReportMetric(float64(size)/rows, "file-B/row")
 }
