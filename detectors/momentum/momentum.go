@@ -140,6 +140,11 @@ type symbol struct {
 	waiting []*burst // closed bursts by deadline (non-decreasing: deadline = last + window)
 	byAcct  map[string][]*burst
 	liqs    []liquidation
+	// expireAt is at most the earliest time an open burst's gap or window is over (a lower
+	// bound: a burst's last trade only moves it later): before it, expire has nothing to close.
+	expireAt detectors.Micros
+	// scored counts the waiting bursts scored since due last forgot the scored ones.
+	scored int
 }
 
 type detector struct {
@@ -208,18 +213,23 @@ func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 	}
 }
 
-// expire closes the open bursts whose gap or window has passed.
+// expire closes the open bursts whose gap or window has passed. It is called at every event of
+// the symbol (orders too), so it looks at the open bursts only once one may be due.
 func (d *detector) expire(s *symbol, now detectors.Micros) {
-	keep := s.open[:0]
-	for _, b := range s.open {
-		if now-b.last > d.gap || now-b.start > d.window {
-			d.close(s, b)
-		} else {
-			keep = append(keep, b)
+	if len(s.open) > 0 && now > s.expireAt {
+		keep := s.open[:0]
+		s.expireAt = math.MaxInt64
+		for _, b := range s.open {
+			if now-b.last > d.gap || now-b.start > d.window {
+				d.close(s, b)
+			} else {
+				keep = append(keep, b)
+				s.expireAt = min(s.expireAt, d.expiry(b))
+			}
 		}
+		clear(s.open[len(keep):])
+		s.open = keep
 	}
-	clear(s.open[len(keep):])
-	s.open = keep
 	// Liquidations older than any burst still open or waiting can go.
 	cut := 0
 	for cut < len(s.liqs) && s.liqs[cut].ts < now-d.window-d.reversal-d.gap {
@@ -228,6 +238,12 @@ func (d *detector) expire(s *symbol, now detectors.Micros) {
 	if cut > 0 {
 		s.liqs = append(s.liqs[:0], s.liqs[cut:]...)
 	}
+}
+
+// expiry is the last instant at which an open burst is still open: after it, its gap or window
+// is over.
+func (d *detector) expiry(b *burst) detectors.Micros {
+	return min(b.last+d.gap, b.start+d.window)
 }
 
 // close turns an open burst into a candidate waiting for its reversal, or merges it into the
@@ -319,6 +335,7 @@ func (d *detector) onTrade(s *symbol, ev *detectors.Event, emit detectors.Emit) 
 			s.open = append(s.open, b)
 		}
 		b.last = ev.TS
+		s.expireAt = min(s.expireAt, d.expiry(b))
 		b.qty += t.Qty
 		b.market += t.Qty
 		b.marketAtLast = b.market
@@ -410,6 +427,10 @@ func (d *detector) due(name string, s *symbol, now detectors.Micros, emit detect
 			d.score(name, s, w, now, emit)
 		}
 	}
+	if s.scored == 0 {
+		return // nothing to forget
+	}
+	s.scored = 0
 	keep := s.waiting[:0]
 	for _, w := range s.waiting {
 		if w.done {
@@ -441,6 +462,7 @@ func (d *detector) forget(s *symbol, w *burst) {
 // score rates a burst and its reversal and emits an alert when the score is above 0.
 func (d *detector) score(name string, s *symbol, w *burst, now detectors.Micros, emit detectors.Emit) {
 	w.done = true
+	s.scored++
 	if w.revQty <= 0 || w.ref <= 0 || w.qty <= 0 {
 		return
 	}
