@@ -75,6 +75,9 @@ const Name = "layering"
 // sizeClip caps a new order's size at this many typical sizes when it teaches the typical size.
 const sizeClip = 5
 
+// logSizeClip is log(sizeClip), computed once rather than per new order.
+var logSizeClip = math.Log(sizeClip)
+
 func init() {
 	detectors.Register(detectors.Spec{
 		Name:    Name,
@@ -414,7 +417,7 @@ func (d *detector) learnSize(s *symbolState, qty float64) {
 	if s.seen == 0 {
 		s.logTypical = x
 	} else {
-		x = math.Min(x, s.logTypical+math.Log(sizeClip))
+		x = math.Min(x, s.logTypical+logSizeClip)
 		s.logTypical += d.alpha * (x - s.logTypical)
 	}
 	s.seen++
