@@ -3,6 +3,7 @@ package pumpdump
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -208,4 +209,56 @@ func TestOddTradesAreIgnored(t *testing.T) {
 	if len(again) != 1 || len(clean) != 1 || again[0].Score != clean[0].Score {
 		t.Errorf("odd trades changed the alert: %+v vs %+v", again, clean)
 	}
+}
+
+func TestWindowStatsMatchBruteForce(t *testing.T) {
+	// The baseline of a burst's windows: mean and sd of the sums of `length` consecutive chunks
+	// of the ring, its newest `exclude` chunks left out, checked against a direct computation on
+	// the chronological list, with the ring wrapped (700 chunks pushed into 576 slots) and not.
+	rng := rand.New(rand.NewPCG(7, 11))
+	for _, pushed := range []int{40, 700} {
+		d := New(mustResolve(t, nil))
+		s := &symbolState{ring: make([]stat, d.ringLen)}
+		var all []stat
+		for i := 0; i < pushed; i++ {
+			x := stat{rush: float64(rng.IntN(30)), trades: float64(rng.IntN(100)), notional: 1000 * rng.Float64()}
+			s.add(x, d.ringLen)
+			all = append(all, x)
+		}
+		kept := all[max(0, len(all)-d.ringLen):]
+		for _, c := range []struct{ length, exclude int }{{1, 0}, {1, 1}, {2, 1}, {3, 2}, {2, 0}} {
+			mean, sd := d.windowStats(s, c.length, c.exclude)
+			base := kept[:len(kept)-c.exclude]
+			var sums []float64
+			for i := 0; i+c.length <= len(base); i++ {
+				var w float64
+				for _, x := range base[i : i+c.length] {
+					w += x.rush
+				}
+				sums = append(sums, w)
+			}
+			var m, v float64
+			for _, w := range sums {
+				m += w
+			}
+			m /= float64(len(sums))
+			for _, w := range sums {
+				v += (w - m) * (w - m)
+			}
+			wantSD := math.Sqrt(v / float64(len(sums)))
+			if math.Abs(mean.rush-m) > 1e-9 || math.Abs(sd.rush-wantSD) > 1e-9 {
+				t.Errorf("pushed %d length %d exclude %d: mean %.6f sd %.6f, want %.6f %.6f", pushed, c.length, c.exclude, mean.rush, sd.rush, m, wantSD)
+			}
+		}
+	}
+}
+
+func mustResolve(t *testing.T, over map[string]float64) detectors.Params {
+	t.Helper()
+	spec, _ := detectors.Lookup(Name)
+	p, err := spec.Resolve(over)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
