@@ -957,7 +957,9 @@ func (s *session) sink(_ int, a detectors.Alert) {
 // crashAfterAcknowledged simulates a crash (tests): it waits for what was produced to be on the
 // topic, then marks the pipeline dead.
 func (p *Pipeline) crashAfterAcknowledged() {
-	fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Generous: a slow broker (the race detector, a loaded machine) must not turn the simulated
+	// crash into one with the alert still in flight, which the tests do not expect.
+	fctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	p.cl.Flush(fctx)
 	cancel()
 	p.crashed = true
@@ -1086,6 +1088,10 @@ func (s *session) idleAfterEnd(ctx context.Context) error {
 	}
 }
 
+// publishedQuietSpell is how long readPublished polls without a record before it concludes that the
+// offsets it has not seen below a partition's end hold no record.
+const publishedQuietSpell = 10 * time.Second
+
 // readPublished counts the alerts already on the alerts topic, by key: what a restarted session
 // must not produce again.
 func readPublished(ctx context.Context, connOpts []kgo.Opt, cl *kgo.Client, topic string) (map[string]int, error) {
@@ -1116,7 +1122,8 @@ func readPublished(ctx context.Context, connOpts []kgo.Opt, cl *kgo.Client, topi
 	}
 	defer rd.Close()
 	deadline := time.Now().Add(2 * time.Minute)
-	for idle := 0; len(want) > 0; {
+	lastRecord := time.Now()
+	for len(want) > 0 {
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("reading the alerts topic %s for keys already published: timed out", topic)
 		}
@@ -1131,13 +1138,14 @@ func readPublished(ctx context.Context, connOpts []kgo.Opt, cl *kgo.Client, topi
 		}
 		if fetches.NumRecords() == 0 {
 			// Offsets below the end can be missing (compaction, transaction markers): after a
-			// few empty polls what was readable has been read.
-			if idle++; idle >= 6 {
+			// quiet spell what was readable has been read. The spell is long because stopping
+			// early on a slow broker would count too few copies and publish duplicates.
+			if time.Since(lastRecord) >= publishedQuietSpell {
 				break
 			}
 			continue
 		}
-		idle = 0
+		lastRecord = time.Now()
 		fetches.EachRecord(func(r *kgo.Record) {
 			out[string(r.Key)]++
 			if end, ok := want[r.Partition]; ok && r.Offset+1 >= end {
