@@ -174,7 +174,8 @@ type detector struct {
 	recent   *recent.Map[placed] // new orders of the last match_window seconds
 	episodes map[pairKey]*episode
 	nextSeq  int64
-	due      []*episode // scratch for closeDue
+	due      []*episode   // scratch for closeDue
+	lastSym  *symbolState // the last event's: runs of one symbol skip the map
 	nFlows   int
 	dropped  int64
 }
@@ -225,11 +226,15 @@ func (d *detector) Score(n int, m, concentration float64) float64 {
 }
 
 func (d *detector) symbol(name string) *symbolState {
+	if s := d.lastSym; s != nil && s.name == name {
+		return s
+	}
 	s := d.symbols[name]
 	if s == nil {
 		s = &symbolState{name: name, flows: map[string]*flow{}}
 		d.symbols[name] = s
 	}
+	d.lastSym = s
 	return s
 }
 

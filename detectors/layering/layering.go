@@ -240,6 +240,7 @@ type detector struct {
 	episodes                              map[acctKey]*episode
 	ages                                  ring.Queue[ageEntry]
 	open                                  int
+	lastSymbol                            *symbolState // the last event's: runs of one symbol skip the map
 }
 
 func newDetector(p detectors.Params, _ detectors.Env) (detectors.Detector, error) {
@@ -266,11 +267,15 @@ func (d *detector) Score(levels int, layerTypicals, meanLifeSeconds, oppositeTyp
 }
 
 func (d *detector) symbol(name string) *symbolState {
+	if s := d.lastSymbol; s != nil && s.name == name {
+		return s
+	}
 	s := d.symbols[name]
 	if s == nil {
 		s = &symbolState{name: name, orders: map[int64]*order{}, accounts: map[string]*account{}}
 		d.symbols[name] = s
 	}
+	d.lastSymbol = s
 	return s
 }
 

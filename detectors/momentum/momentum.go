@@ -134,6 +134,7 @@ type liquidation struct {
 }
 
 type symbol struct {
+	name    string
 	index   float64  // the last mark's index price, 0 before the first
 	lastRel float64  // the last trade's price relative to the index when it traded
 	open    []*burst // at most one per account, in opening order
@@ -158,6 +159,7 @@ type detector struct {
 	tracker                    *positions.Tracker
 	typical                    *positions.OrderSizes
 	now                        detectors.Micros // the last event's ts
+	last                       *symbol          // the last event's symbol: runs of one symbol skip the map
 	droppedCandidates, skipped int64
 }
 
@@ -173,10 +175,26 @@ func newDetector(p detectors.Params, _ detectors.Env) (detectors.Detector, error
 }
 
 func (d *detector) sym(name string) *symbol {
+	if s := d.last; s != nil && s.name == name {
+		return s
+	}
 	s := d.symbols[name]
 	if s == nil {
-		s = &symbol{byAcct: map[string][]*burst{}}
+		s = &symbol{name: name, byAcct: map[string][]*burst{}}
 		d.symbols[name] = s
+	}
+	d.last = s
+	return s
+}
+
+// known is the symbol's state if it has any (orders alone create none).
+func (d *detector) known(name string) *symbol {
+	if s := d.last; s != nil && s.name == name {
+		return s
+	}
+	s := d.symbols[name]
+	if s != nil {
+		d.last = s
 	}
 	return s
 }
@@ -206,7 +224,7 @@ func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 		d.expire(s, ev.TS)
 		d.due(ev.Symbol, s, ev.TS, emit)
 	default:
-		if s := d.symbols[ev.Symbol]; s != nil {
+		if s := d.known(ev.Symbol); s != nil {
 			d.expire(s, ev.TS)
 			d.due(ev.Symbol, s, ev.TS, emit)
 		}

@@ -140,6 +140,7 @@ type episode struct {
 }
 
 type symbolState struct {
+	name     string
 	accounts map[string]*account // by account id
 	open     []*episode          // in opening order
 	deadline detectors.Micros
@@ -165,6 +166,7 @@ type detector struct {
 	recent    *recent.Map[placed] // new orders of the last `fleeting` seconds
 	nextSweep detectors.Micros
 	dropped   int64
+	lastSym   *symbolState // the last event's: runs of one symbol skip the map
 }
 
 func newDetector(p detectors.Params, _ detectors.Env) (detectors.Detector, error) {
@@ -198,10 +200,14 @@ func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 	if ev.TS >= d.nextSweep {
 		d.sweep(ev.TS)
 	}
-	s := d.symbols[ev.Symbol]
-	if s == nil {
-		s = &symbolState{first: ev.TS, accounts: map[string]*account{}}
-		d.symbols[ev.Symbol] = s
+	s := d.lastSym
+	if s == nil || s.name != ev.Symbol {
+		s = d.symbols[ev.Symbol]
+		if s == nil {
+			s = &symbolState{name: ev.Symbol, first: ev.TS, accounts: map[string]*account{}}
+			d.symbols[ev.Symbol] = s
+		}
+		d.lastSym = s
 	}
 	s.last = ev.TS
 	if len(s.open) > 0 && ev.TS >= s.deadline {
@@ -252,7 +258,10 @@ func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 		}
 	}
 	// The usual rate as it was before this message, then the message joins it.
-	decay := math.Exp(-float64(ev.TS-a.rateAt) / float64(d.baseline))
+	decay := 1.0 // exp(−0): messages at one ts skip the exp
+	if ev.TS != a.rateAt {
+		decay = math.Exp(-float64(ev.TS-a.rateAt) / float64(d.baseline))
+	}
 	usual := a.rate * decay
 	a.rate, a.rateAt = usual+1, ev.TS
 	tau := float64(d.baseline) / float64(detectors.Second)
