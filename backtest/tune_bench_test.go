@@ -25,7 +25,18 @@ var (
 	benchDataErr  error
 )
 
-// benchData generates the small preset once per test binary into a temporary folder.
+// TestMain removes the folder benchData created, if this process created one: the data is
+// shared by every benchmark of the binary, so no single benchmark's Cleanup may delete it.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchDataDir != "" {
+		os.RemoveAll(filepath.Dir(benchDataDir))
+	}
+	os.Exit(code)
+}
+
+// benchData generates the small preset once per test binary into a temporary folder, removed
+// by TestMain when the binary ends.
 func benchData(b *testing.B) string {
 	benchDataOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "fds-tune-bench-")
@@ -33,7 +44,7 @@ func benchData(b *testing.B) string {
 			benchDataErr = err
 			return
 		}
-		benchDataDir = filepath.Join(dir, "small")
+		benchDataDir = filepath.Join(dir, "small") // set before generating: TestMain removes dir
 		_, benchDataErr = synth.Generate(synth.Config{Seed: 1, Preset: "small"}, benchDataDir)
 	})
 	if benchDataErr != nil {
@@ -50,8 +61,72 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// sweepGrids are 100-configuration grids per detector.
+// sweepDetectors are the detectors the sweep benchmarks measure: all ten.
+var sweepDetectors = []string{
+	"collusion", "front_running", "funding_manipulation", "layering", "liquidation_hunt",
+	"momentum_ignition", "pump_and_dump", "quote_stuffing", "spoofing", "wash_trade",
+}
+
+// sweepGrids are 100-configuration grids per detector (4 × 5 × 5 or 5 × 5 × 4) over the
+// thresholds and scales a quant would tune (min_score is swept from the alert scores without
+// replaying, so it is not in a grid). Each grid brackets the default value.
 var sweepGrids = map[string]string{
+	"collusion": `detectors:
+  collusion:
+    sweep:
+      size_tolerance: [0.1, 0.25, 0.5, 1]
+      count_scale: [1, 2, 3, 5, 8]
+      concentration_exponent: [0.1, 0.25, 0.5, 1, 2]
+`,
+	"front_running": `detectors:
+  front_running:
+    sweep:
+      min_victim_ratio: [4, 6, 8, 12]
+      size_scale: [0.25, 0.5, 1, 2, 4]
+      selectivity_exponent: [0.5, 1, 1.5, 2, 3]
+`,
+	"funding_manipulation": `detectors:
+  funding_manipulation:
+    sweep:
+      size_scale: [5, 10, 20, 40]
+      share_scale: [0.02, 0.05, 0.1, 0.2, 0.4]
+      move_scale_bp: [2, 5, 10, 20, 40]
+`,
+	"layering": `detectors:
+  layering:
+    sweep:
+      min_levels: [2, 3, 4, 5]
+      min_layer_ratio: [2, 3, 5, 8, 12]
+      size_scale: [2, 5, 10, 20, 40]
+`,
+	"liquidation_hunt": `detectors:
+  liquidation_hunt:
+    sweep:
+      size_scale: [5, 10, 20, 40]
+      count_scale: [1, 2, 3, 5, 8]
+      benefit_scale: [2, 5, 10, 20, 40]
+`,
+	"momentum_ignition": `detectors:
+  momentum_ignition:
+    sweep:
+      min_burst_ratio: [2, 3, 5, 8]
+      size_scale: [2, 5, 10, 20, 40]
+      move_scale_bp: [2, 5, 10, 20, 40]
+`,
+	"pump_and_dump": `detectors:
+  pump_and_dump:
+    sweep:
+      min_return: [0.005, 0.01, 0.02, 0.03]
+      z_scale: [5, 10, 15, 20, 30]
+      return_scale: [0.02, 0.05, 0.1, 0.2, 0.4]
+`,
+	"quote_stuffing": `detectors:
+  quote_stuffing:
+    sweep:
+      min_messages: [10, 20, 30, 50]
+      count_scale: [20, 50, 100, 200, 400]
+      ratio_scale: [2, 5, 10, 20, 40]
+`,
 	"spoofing": `detectors:
   spoofing:
     sweep:
@@ -107,14 +182,14 @@ func benchmarkSweep(b *testing.B, detector string, grid string, size int) {
 }
 
 func BenchmarkSingleConfig(b *testing.B) {
-	for _, d := range []string{"spoofing", "wash_trade"} {
+	for _, d := range sweepDetectors {
 		b.Run(d, func(b *testing.B) { benchmarkSingle(b, d) })
 	}
 }
 
 // BenchmarkSweep100 tunes 100 configurations in one replay.
 func BenchmarkSweep100(b *testing.B) {
-	for _, d := range []string{"spoofing", "wash_trade"} {
+	for _, d := range sweepDetectors {
 		b.Run(d, func(b *testing.B) { benchmarkSweep(b, d, sweepGrids[d], 100) })
 	}
 }
@@ -122,7 +197,7 @@ func BenchmarkSweep100(b *testing.B) {
 // BenchmarkSweep1 tunes the default configuration alone: with BenchmarkSweep100 it gives the
 // cost of each extra configuration, (Sweep100 − Sweep1) / 99.
 func BenchmarkSweep1(b *testing.B) {
-	for _, d := range []string{"spoofing", "wash_trade"} {
+	for _, d := range sweepDetectors {
 		b.Run(d, func(b *testing.B) { benchmarkSweep(b, d, "detectors:\n  "+d+": {}\n", 1) })
 	}
 }
