@@ -148,13 +148,47 @@ type placement struct {
 	qty  float64
 }
 
+func (x execution) at() detectors.Micros { return x.ts }
+func (p placement) at() detectors.Micros { return p.ts }
+
+// recent is an account's recent placements or executions in time order: live ones from head on.
+// Trimming advances head; a full array is compacted in place when at least half of it is dead
+// (and it is not oversized for what lives), else replaced by one twice the live size. (Re-slicing the head off and appending would
+// reallocate every few appends for an account with few live entries.)
+type recent[T interface{ at() detectors.Micros }] struct {
+	buf  []T
+	head int
+}
+
+func (r *recent[T]) live() []T { return r.buf[r.head:] }
+
+// add trims the entries before cut and appends x.
+func (r *recent[T]) add(x T, cut detectors.Micros) {
+	for r.head < len(r.buf) && r.buf[r.head].at() < cut {
+		r.head++
+	}
+	if len(r.buf) == cap(r.buf) {
+		n := len(r.buf) - r.head
+		if r.head >= n && r.head > 0 && cap(r.buf) <= 8*max(n, 4) {
+			copy(r.buf, r.buf[r.head:])
+			r.buf = r.buf[:n]
+		} else {
+			buf := make([]T, n, max(4, 2*n))
+			copy(buf, r.buf[r.head:])
+			r.buf = buf
+		}
+		r.head = 0
+	}
+	r.buf = append(r.buf, x)
+}
+
 type acctKey struct{ symbol, account string }
 
 type account struct {
 	k          acctKey
 	resting    [2]float64
-	execs      []execution
-	placements []placement
+	execs      recent[execution]
+	placements recent[placement]
 	clusters   [2]*cluster // the open cluster per side
 	last       detectors.Micros
 	forgotten  bool // deleted from its symbol's accounts
@@ -349,7 +383,7 @@ func (d *detector) onOrder(ev *detectors.Event, s *symbolState) {
 		s.orders[o.OrderID] = or
 		d.open++
 		a.resting[idx(o.Side)] += o.LeavesQty
-		a.placements = append(trimPlacements(a.placements, s.cut), placement{ts: ev.TS, side: o.Side, qty: o.Qty})
+		a.placements.add(placement{ts: ev.TS, side: o.Side, qty: o.Qty}, s.cut)
 		d.ages.Push(ageEntry{placed: ev.TS, s: s, orderID: o.OrderID})
 		for d.open > d.maxOpen && d.ages.Len() > 0 {
 			d.evictHead()
@@ -442,7 +476,7 @@ func (d *detector) onTrade(ev *detectors.Event, s *symbolState) {
 			continue
 		}
 		a := d.account(s, leg.account, ev.TS)
-		a.execs = append(trimExecs(a.execs, s.cut), execution{ts: ev.TS, side: leg.side, qty: t.Qty, tradeID: t.TradeID, orderID: leg.orderID})
+		a.execs.add(execution{ts: ev.TS, side: leg.side, qty: t.Qty, tradeID: t.TradeID, orderID: leg.orderID}, s.cut)
 	}
 }
 
@@ -477,7 +511,7 @@ func (d *detector) judge(s *symbolState, c *cluster, at detectors.Micros) {
 		return
 	}
 	other := c.side.Opposite()
-	for _, p := range a.placements {
+	for _, p := range a.placements.live() {
 		if p.side == other && p.ts >= l.firstPlaced && p.ts <= c.lastCancel {
 			l.twoSided += p.qty
 		}
@@ -485,7 +519,7 @@ func (d *detector) judge(s *symbolState, c *cluster, at detectors.Micros) {
 	if l.twoSided >= d.maxTwoSided*l.qty {
 		return
 	}
-	for _, x := range a.execs {
+	for _, x := range a.execs.live() {
 		if x.side == other && x.ts >= l.firstPlaced && x.ts <= c.lastCancel+d.grace {
 			l.oppQty += x.qty
 			l.tradeIDs = append(l.tradeIDs, x.tradeID)
@@ -630,28 +664,8 @@ func (d *detector) forgetIfIdle(s *symbolState, a *account, cut detectors.Micros
 	if !a.forgotten && a.last < cut && a.clusters[0] == nil && a.clusters[1] == nil && a.resting[0] <= 1e-12 && a.resting[1] <= 1e-12 {
 		delete(s.accounts, a.k.account)
 		a.forgotten = true
-		a.execs, a.placements = nil, nil
+		a.execs, a.placements = recent[execution]{}, recent[placement]{}
 	}
-}
-
-// trimPlacements drops the placements before cut (the slice's order is time order). Re-slicing
-// drops the head without moving the rest; append reallocates, live part only, once the array is
-// full.
-func trimPlacements(ps []placement, cut detectors.Micros) []placement {
-	i := 0
-	for i < len(ps) && ps[i].ts < cut {
-		i++
-	}
-	return ps[i:]
-}
-
-// trimExecs drops the executions before cut, as trimPlacements.
-func trimExecs(xs []execution, cut detectors.Micros) []execution {
-	i := 0
-	for i < len(xs) && xs[i].ts < cut {
-		i++
-	}
-	return xs[i:]
 }
 
 // Flush judges the pending clusters and closes every open episode at its symbol's last event,

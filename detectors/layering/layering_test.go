@@ -58,8 +58,8 @@ func TestStateIsBounded(t *testing.T) {
 	}
 	// Accounts hold recent placements only: at most the last 32 s (max_lifetime+cancel_window+grace).
 	for _, a := range d.symbols["X"].accounts {
-		if len(a.placements) > 3300/300+200 {
-			t.Fatalf("account %s keeps %d placements", a.k.account, len(a.placements))
+		if n := len(a.placements.buf); n > 3300/300+200 {
+			t.Fatalf("account %s keeps %d placements", a.k.account, n)
 		}
 	}
 }
@@ -142,5 +142,44 @@ func TestForgettingVisitsEveryIdleAccount(t *testing.T) {
 	t.Logf("%d accounts forgotten", forgotten)
 	if forgotten < 10 {
 		t.Fatal("no account was ever forgotten: the script does not test the forgetting")
+	}
+}
+
+// TestRecentKeepsWhatACutLeaves drives an account's recent executions with a seeded mix of
+// appends and advancing cuts (quiet spells, bursts) and checks after each append that the live
+// entries are exactly those of a plain model at or after the cut, in order, and that whenever
+// the array is compacted or replaced it is within a small multiple of the live count.
+func TestRecentKeepsWhatACutLeaves(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	var r recent[execution]
+	var model []execution
+	ts, cut := detectors.Micros(0), detectors.Micros(0)
+	for i := 0; i < 20_000; i++ {
+		ts += detectors.Micros(rng.IntN(100))
+		if rng.IntN(50) == 0 {
+			cut = max(cut, ts-detectors.Micros(rng.IntN(3000))) // the cut never moves back
+		}
+		x := execution{ts: ts, tradeID: int64(i)}
+		full := len(r.buf) == cap(r.buf)
+		r.add(x, cut)
+		kept := model[:0:0]
+		for _, m := range model {
+			if m.ts >= cut {
+				kept = append(kept, m)
+			}
+		}
+		model = append(kept, x)
+		live := r.live()
+		if len(live) != len(model) {
+			t.Fatalf("step %d: %d live, want %d", i, len(live), len(model))
+		}
+		for j := range live {
+			if live[j] != model[j] {
+				t.Fatalf("step %d: entry %d is %+v, want %+v", i, j, live[j], model[j])
+			}
+		}
+		if full && cap(r.buf) > 8*max(len(live), 4) {
+			t.Fatalf("step %d: array of %d for %d live entries", i, cap(r.buf), len(live))
+		}
 	}
 }
