@@ -35,7 +35,11 @@ func smallMarket(t *testing.T) (string, []detectors.Event, detectors.Env) {
 	return dir, events, env
 }
 
-// groupedSpecs are the detectors that offer groups; spoofing and wash_trade must be among them.
+// groupedSpecs are the detectors that offer groups; those of mustGroup must be among them.
+// mustGroup are the detectors known to offer groups: a detector that loses its group fails the
+// test instead of silently leaving it.
+var mustGroup = []string{"funding_manipulation", "liquidation_hunt", "spoofing", "wash_trade"}
+
 func groupedSpecs(t *testing.T) []*detectors.Spec {
 	var out []*detectors.Spec
 	have := map[string]bool{}
@@ -45,7 +49,7 @@ func groupedSpecs(t *testing.T) []*detectors.Spec {
 			have[s.Name] = true
 		}
 	}
-	for _, n := range []string{"spoofing", "wash_trade"} {
+	for _, n := range mustGroup {
 		if !have[n] {
 			t.Fatalf("%s offers no group", n)
 		}

@@ -52,6 +52,15 @@
 // seconds (at most `max_window_trades` trades, the oldest dropped beyond), the settlements waiting
 // to be scored; the typical order size; the positions tracker (accounts active within
 // position_horizon, at most `max_accounts`).
+//
+// # Groups
+//
+// A group of configurations (a sweep, detectors.Spec.NewGroup) keeps all of that state once per
+// distinct value of the parameters it depends on (pre_window, post_window, activity_window,
+// settlement_interval, position_horizon, typical_halflife, max_window_trades, max_accounts), and
+// gathers a settlement's pushes, positions and mark impacts once for them; mark_to_market,
+// min_position_ratio and the scales and weights of the score are per configuration. A single
+// instance is a group of one.
 package funding
 
 import (
@@ -99,7 +108,7 @@ func init() {
 			{Name: "max_window_trades", Default: 200000, Min: 1, Max: 1e8, Integer: true, Unit: "count", Doc: "cap on the trades kept per symbol"},
 			{Name: "max_accounts", Default: 1000000, Min: 1, Max: 1e9, Integer: true, Unit: "count", Doc: "cap on (symbol, account) positions tracked"},
 		},
-		New: newDetector,
+		NewGroup: newGroup,
 	})
 }
 
@@ -134,14 +143,23 @@ type symbol struct {
 	next    detectors.Micros // next interval settlement (settlement_interval > 0)
 }
 
-type detector struct {
-	pre, post, interval, span detectors.Micros
-	activity                  detectors.Micros
+// scoring is the part of a configuration that only decides and shapes the score of a
+// settlement's pushes: it is kept per configuration of a group.
+type scoring struct {
+	config                    int // index in the group
 	mtm                       bool
 	sizeScale, moveScale      float64
 	shareScale, activityScale float64
 	posScale, unwindWeight    float64
 	minPosition               float64
+}
+
+// detector is the state of the configurations sharing the parameters it depends on (a layer of
+// a group), and their scorings.
+type detector struct {
+	pre, post, interval, span detectors.Micros
+	activity                  detectors.Micros
+	scorings                  []scoring
 	maxTrades                 int
 	owner                     map[string]string
 	symbols                   map[string]*symbol
@@ -151,25 +169,70 @@ type detector struct {
 	droppedTrades             int64
 }
 
-func newDetector(p detectors.Params, env detectors.Env) (detectors.Detector, error) {
-	d := &detector{
-		pre: p.Duration("pre_window"), post: p.Duration("post_window"), interval: p.Duration("settlement_interval"),
-		activity: p.Duration("activity_window"),
-		mtm:      p.Bool("mark_to_market"), sizeScale: p.Get("size_scale"), moveScale: p.Get("move_scale_bp"),
-		shareScale: p.Get("share_scale"), activityScale: p.Get("activity_scale"),
-		posScale: p.Get("position_scale"), unwindWeight: p.Get("unwind_weight"), maxTrades: p.Int("max_window_trades"),
-		minPosition: p.Get("min_position_ratio"),
-		owner:       map[string]string{}, symbols: map[string]*symbol{},
-		tracker: positions.NewTracker(p.Duration("position_horizon"), p.Int("max_accounts")),
-		typical: positions.NewOrderSizes(p.Get("typical_halflife")),
-	}
-	d.span = max(d.pre, d.activity) + d.post + detectors.Second
+// stateKey is the values of the parameters a layer's state depends on.
+type stateKey struct {
+	pre, post, interval, activity, horizon detectors.Micros
+	halflife                               float64
+	maxTrades, maxAccounts                 int
+}
+
+// group is the layers of a group of configurations, in the order of their first configuration.
+type group struct {
+	layers []*detector
+}
+
+func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error) {
+	owner := map[string]string{}
 	for id, a := range env.Accounts {
 		if a.OwnerGroup != "" {
-			d.owner[id] = a.OwnerGroup
+			owner[id] = a.OwnerGroup
 		}
 	}
-	return d, nil
+	layerOf, n := detectors.Layers(len(ps), func(i int) stateKey {
+		p := ps[i]
+		return stateKey{
+			pre: p.Duration("pre_window"), post: p.Duration("post_window"), interval: p.Duration("settlement_interval"),
+			activity: p.Duration("activity_window"), horizon: p.Duration("position_horizon"),
+			halflife: p.Get("typical_halflife"), maxTrades: p.Int("max_window_trades"), maxAccounts: p.Int("max_accounts"),
+		}
+	})
+	g := &group{layers: make([]*detector, n)}
+	for i, p := range ps {
+		d := g.layers[layerOf[i]]
+		if d == nil {
+			d = &detector{
+				pre: p.Duration("pre_window"), post: p.Duration("post_window"), interval: p.Duration("settlement_interval"),
+				activity: p.Duration("activity_window"), maxTrades: p.Int("max_window_trades"),
+				owner: owner, symbols: map[string]*symbol{},
+				tracker: positions.NewTracker(p.Duration("position_horizon"), p.Int("max_accounts")),
+				typical: positions.NewOrderSizes(p.Get("typical_halflife")),
+			}
+			d.span = max(d.pre, d.activity) + d.post + detectors.Second
+			g.layers[layerOf[i]] = d
+		}
+		d.scorings = append(d.scorings, scoring{
+			config: i, mtm: p.Bool("mark_to_market"), sizeScale: p.Get("size_scale"), moveScale: p.Get("move_scale_bp"),
+			shareScale: p.Get("share_scale"), activityScale: p.Get("activity_scale"),
+			posScale: p.Get("position_scale"), unwindWeight: p.Get("unwind_weight"),
+			minPosition: p.Get("min_position_ratio"),
+		})
+	}
+	return g, nil
+}
+
+// OnEvent feeds the event to every layer: a configuration's alerts come from its layer alone, in
+// the order a separate instance raises them.
+func (g *group) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
+	for _, d := range g.layers {
+		d.OnEvent(ev, emit)
+	}
+}
+
+// Flush flushes every layer.
+func (g *group) Flush(emit detectors.GroupEmit) {
+	for _, d := range g.layers {
+		d.Flush(emit)
+	}
 }
 
 func (d *detector) ownerOf(account string) string {
@@ -188,7 +251,7 @@ func (d *detector) sym(name string) *symbol {
 	return s
 }
 
-func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
+func (d *detector) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
 	d.now = max(d.now, ev.TS)
 	if ev.Kind != detectors.KindTrade && ev.Kind != detectors.KindMark {
 		if s := d.symbols[ev.Symbol]; s != nil {
@@ -264,7 +327,7 @@ func (d *detector) trim(s *symbol, now detectors.Micros) {
 }
 
 // due scores the settlements whose trade-back window ended at or before now.
-func (d *detector) due(name string, s *symbol, now detectors.Micros, emit detectors.Emit) {
+func (d *detector) due(name string, s *symbol, now detectors.Micros, emit detectors.GroupEmit) {
 	n := 0
 	for n < len(s.pending) && s.pending[n].t+d.post <= now {
 		d.score(name, s, s.pending[n], now, emit)
@@ -296,7 +359,7 @@ type push struct {
 	orderTS            []detectors.Micros // ts of each push order (first trade), for the mark impact
 }
 
-func (d *detector) score(name string, s *symbol, st settlement, now detectors.Micros, emit detectors.Emit) {
+func (d *detector) score(name string, s *symbol, st settlement, now detectors.Micros, emit detectors.GroupEmit) {
 	T := st.t
 	typical, ok := d.typical.Get(name)
 	if !ok || !(typical > 0) {
@@ -428,36 +491,42 @@ func (d *detector) score(name string, s *symbol, st settlement, now detectors.Mi
 		if prem0, ok := s.premiumAt(p.first - 1); ok {
 			moveBP = (premT - prem0) * 1e4
 		}
-		gaining := -float64(p.side) // funding: the position gains from a push against it
-		if d.mtm {
-			gaining = float64(p.side)
-		}
-		if floor := math.Max(d.minPosition*typical, 1e-9); !(gaining*posT >= floor && gaining*pos0 >= floor) {
-			continue
-		}
-		held := positions.Squash(math.Abs(posT)/typical, d.posScale)
-		size := positions.Squash(p.q/typical, d.sizeScale)
-		impactBP := d.markImpact(s, p)
-		pushTerm := positions.Squash(impactBP, d.moveScale)
 		market := p.q / flow[p.side+1]
 		activity := p.q / math.Max(p.volume, p.q)
 		back := math.Min(1, p.back/p.q)
-		sc := math.Pow(size*positions.Squash(market, d.shareScale)*held*pushTerm*positions.Squash(activity, d.activityScale), 0.2) * (1 - d.unwindWeight + d.unwindWeight*back)
-		if !(sc > 0) {
-			continue
-		}
 		end := max(T, p.lastBack)
-		emit(detectors.Alert{
-			Symbol: name, Accounts: append([]string(nil), p.accounts...), TS: now, WindowStart: p.first, WindowEnd: end, Score: sc,
-			Evidence: detectors.Evidence{
-				TradeIDs: p.tradeIDs, OrderIDs: p.orderIDs,
-				Features: map[string]float64{
-					"push_qty": p.q, "typical_qty": typical, "position": posT, "position_before": pos0,
-					"premium_move_bp": moveBP, "mark_impact_bp": impactBP, "traded_back": back,
-					"mark": st.mark.price, "funding_rate": st.mark.rate, "activity_share": activity, "market_share": market,
+		impactBP, impactKnown := 0.0, false
+		for _, sc := range d.scorings {
+			gaining := -float64(p.side) // funding: the position gains from a push against it
+			if sc.mtm {
+				gaining = float64(p.side)
+			}
+			if floor := math.Max(sc.minPosition*typical, 1e-9); !(gaining*posT >= floor && gaining*pos0 >= floor) {
+				continue
+			}
+			if !impactKnown {
+				impactBP, impactKnown = d.markImpact(s, p), true
+			}
+			held := positions.Squash(math.Abs(posT)/typical, sc.posScale)
+			size := positions.Squash(p.q/typical, sc.sizeScale)
+			pushTerm := positions.Squash(impactBP, sc.moveScale)
+			score := math.Pow(size*positions.Squash(market, sc.shareScale)*held*pushTerm*positions.Squash(activity, sc.activityScale), 0.2) * (1 - sc.unwindWeight + sc.unwindWeight*back)
+			if !(score > 0) {
+				continue
+			}
+			// Each configuration's alert owns its slices and map: consumers may keep or sort them.
+			emit(sc.config, detectors.Alert{
+				Symbol: name, Accounts: append([]string(nil), p.accounts...), TS: now, WindowStart: p.first, WindowEnd: end, Score: score,
+				Evidence: detectors.Evidence{
+					TradeIDs: append([]int64(nil), p.tradeIDs...), OrderIDs: append([]int64(nil), p.orderIDs...),
+					Features: map[string]float64{
+						"push_qty": p.q, "typical_qty": typical, "position": posT, "position_before": pos0,
+						"premium_move_bp": moveBP, "mark_impact_bp": impactBP, "traded_back": back,
+						"mark": st.mark.price, "funding_rate": st.mark.rate, "activity_share": activity, "market_share": market,
+					},
 				},
-			},
-		})
+			})
+		}
 	}
 }
 
@@ -494,7 +563,7 @@ func uniqueStrings(xs []string) []string {
 }
 
 // Flush scores the settlements still waiting, at the last event seen.
-func (d *detector) Flush(emit detectors.Emit) {
+func (d *detector) Flush(emit detectors.GroupEmit) {
 	names := make([]string, 0, len(d.symbols))
 	for n := range d.symbols {
 		names = append(names, n)

@@ -48,6 +48,14 @@
 // since its push window began (at most `max_window_trades`, the oldest dropped beyond), the open
 // cascades (one per side); the typical order size; the positions tracker (accounts active within
 // position_horizon, at most `max_accounts`).
+//
+// # Groups
+//
+// A group of configurations (a sweep, detectors.Spec.NewGroup) keeps all of that state once per
+// distinct value of the parameters it depends on (cascade_gap, push_window, cover_window,
+// position_horizon, typical_halflife, max_window_trades, max_accounts), and gathers a cascade's
+// pushers once for them; only min_liquidations, size_scale, count_scale and benefit_scale, which
+// decide and shape the score alone, are per configuration. A single instance is a group of one.
 package liqhunt
 
 import (
@@ -89,7 +97,7 @@ func init() {
 			{Name: "max_window_trades", Default: 200000, Min: 1, Max: 1e8, Integer: true, Unit: "count", Doc: "cap on the trades kept per symbol"},
 			{Name: "max_accounts", Default: 1000000, Min: 1, Max: 1e9, Integer: true, Unit: "count", Doc: "cap on (symbol, account) positions tracked"},
 		},
-		New: newDetector,
+		NewGroup: newGroup,
 	})
 }
 
@@ -122,33 +130,92 @@ type symbol struct {
 	dropped  float64 // price of the latest trade trimmed from the window
 }
 
-type detector struct {
-	gap, push, cover, horizon          detectors.Micros
-	sizeScale, countScale, benefitScal float64
-	maxTrades, minLiqs                 int
-	owner                              map[string]string
-	symbols                            map[string]*symbol
-	tracker                            *positions.Tracker
-	typical                            *positions.OrderSizes
-	now                                detectors.Micros
-	dropped                            int64
+// scoring is the part of a configuration that only decides and shapes the score of a cascade's
+// pushers: it is kept per configuration of a group.
+type scoring struct {
+	config                              int // index in the group
+	sizeScale, countScale, benefitScale float64
+	minLiqs                             int
 }
 
-func newDetector(p detectors.Params, env detectors.Env) (detectors.Detector, error) {
-	d := &detector{
-		gap: p.Duration("cascade_gap"), push: p.Duration("push_window"), cover: p.Duration("cover_window"),
-		sizeScale: p.Get("size_scale"), countScale: p.Get("count_scale"), benefitScal: p.Get("benefit_scale"),
-		maxTrades: p.Int("max_window_trades"), minLiqs: p.Int("min_liquidations"),
-		owner: map[string]string{}, symbols: map[string]*symbol{},
-		tracker: positions.NewTracker(p.Duration("position_horizon"), p.Int("max_accounts")),
-		typical: positions.NewOrderSizes(p.Get("typical_halflife")),
-	}
+// detector is the state of the configurations sharing the parameters it depends on (a layer of
+// a group), and their scorings.
+type detector struct {
+	gap, push, cover, horizon detectors.Micros
+	maxTrades                 int
+	minLiqs                   int // the smallest of the scorings' min_liquidations
+	scorings                  []scoring
+	owner                     map[string]string
+	symbols                   map[string]*symbol
+	tracker                   *positions.Tracker
+	typical                   *positions.OrderSizes
+	now                       detectors.Micros
+	dropped                   int64
+}
+
+// stateKey is the values of the parameters a layer's state depends on.
+type stateKey struct {
+	gap, push, cover, horizon detectors.Micros
+	halflife                  float64
+	maxTrades, maxAccounts    int
+}
+
+// group is the layers of a group of configurations, in the order of their first configuration.
+type group struct {
+	layers []*detector
+}
+
+func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error) {
+	owner := map[string]string{}
 	for id, a := range env.Accounts {
 		if a.OwnerGroup != "" {
-			d.owner[id] = a.OwnerGroup
+			owner[id] = a.OwnerGroup
 		}
 	}
-	return d, nil
+	layerOf, n := detectors.Layers(len(ps), func(i int) stateKey {
+		p := ps[i]
+		return stateKey{
+			gap: p.Duration("cascade_gap"), push: p.Duration("push_window"), cover: p.Duration("cover_window"),
+			horizon: p.Duration("position_horizon"), halflife: p.Get("typical_halflife"),
+			maxTrades: p.Int("max_window_trades"), maxAccounts: p.Int("max_accounts"),
+		}
+	})
+	g := &group{layers: make([]*detector, n)}
+	for i, p := range ps {
+		sc := scoring{
+			config: i, sizeScale: p.Get("size_scale"), countScale: p.Get("count_scale"),
+			benefitScale: p.Get("benefit_scale"), minLiqs: p.Int("min_liquidations"),
+		}
+		d := g.layers[layerOf[i]]
+		if d == nil {
+			d = &detector{
+				gap: p.Duration("cascade_gap"), push: p.Duration("push_window"), cover: p.Duration("cover_window"),
+				maxTrades: p.Int("max_window_trades"), minLiqs: sc.minLiqs,
+				owner: owner, symbols: map[string]*symbol{},
+				tracker: positions.NewTracker(p.Duration("position_horizon"), p.Int("max_accounts")),
+				typical: positions.NewOrderSizes(p.Get("typical_halflife")),
+			}
+			g.layers[layerOf[i]] = d
+		}
+		d.minLiqs = min(d.minLiqs, sc.minLiqs)
+		d.scorings = append(d.scorings, sc)
+	}
+	return g, nil
+}
+
+// OnEvent feeds the event to every layer: a configuration's alerts come from its layer alone, in
+// the order a separate instance raises them.
+func (g *group) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
+	for _, d := range g.layers {
+		d.OnEvent(ev, emit)
+	}
+}
+
+// Flush flushes every layer.
+func (g *group) Flush(emit detectors.GroupEmit) {
+	for _, d := range g.layers {
+		d.Flush(emit)
+	}
 }
 
 func (d *detector) ownerOf(account string) string {
@@ -167,7 +234,7 @@ func (d *detector) sym(name string) *symbol {
 	return s
 }
 
-func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
+func (d *detector) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
 	d.now = max(d.now, ev.TS)
 	s := d.symbols[ev.Symbol]
 	switch ev.Kind {
@@ -275,7 +342,7 @@ func (d *detector) onLiquidation(ev *detectors.Event, s *symbol) {
 }
 
 // due scores the cascades whose cover window has passed.
-func (d *detector) due(name string, s *symbol, now detectors.Micros, emit detectors.Emit) {
+func (d *detector) due(name string, s *symbol, now detectors.Micros, emit detectors.GroupEmit) {
 	if len(s.cascades) == 0 {
 		return
 	}
@@ -301,8 +368,9 @@ type pusher struct {
 	tradeIDs, orderIDs []int64
 }
 
-// score rates every owner that pushed on the cascade's side and emits those above 0.
-func (d *detector) score(name string, s *symbol, c *cascade, now detectors.Micros, emit detectors.Emit) {
+// score rates every owner that pushed on the cascade's side and emits those above 0, for every
+// configuration of the layer whose min_liquidations the cascade reaches.
+func (d *detector) score(name string, s *symbol, c *cascade, now detectors.Micros, emit detectors.GroupEmit) {
 	from := c.first - d.push
 	if c.n < d.minLiqs {
 		return
@@ -381,30 +449,36 @@ func (d *detector) score(name string, s *symbol, c *cascade, now detectors.Micro
 		}
 	}
 	sort.Strings(order)
-	cascadeTerm := positions.Squash(float64(c.n), d.countScale)
 	moveBP := 0.0
 	if c.before > 0 {
 		moveBP = sgn * (c.extreme - c.before) / c.before * 1e4
 	}
-	for _, o := range order {
-		p := by[o]
-		share := p.push / total
-		benefit := math.Max(p.before, p.cover)
-		gain := positions.Squash(benefit/typical, d.benefitScal)
-		sc := math.Pow(positions.Squash(p.push/typical, d.sizeScale)*share*share*share*cascadeTerm*cascadeTerm*gain*gain, 1.0/8)
-		if !(sc > 0) {
+	for _, sc := range d.scorings {
+		if c.n < sc.minLiqs {
 			continue
 		}
-		emit(detectors.Alert{
-			Symbol: name, Accounts: append([]string(nil), p.accounts...), TS: now, WindowStart: p.first, WindowEnd: now, Score: sc,
-			Evidence: detectors.Evidence{
-				TradeIDs: p.tradeIDs, OrderIDs: p.orderIDs,
-				Features: map[string]float64{
-					"push_qty": p.push, "push_share": share, "liquidations": float64(c.n), "liquidated_qty": c.qty,
-					"position_before": p.before, "cover_qty": p.cover, "typical_qty": typical, "move_bp": moveBP,
+		cascadeTerm := positions.Squash(float64(c.n), sc.countScale)
+		for _, o := range order {
+			p := by[o]
+			share := p.push / total
+			benefit := math.Max(p.before, p.cover)
+			gain := positions.Squash(benefit/typical, sc.benefitScale)
+			score := math.Pow(positions.Squash(p.push/typical, sc.sizeScale)*share*share*share*cascadeTerm*cascadeTerm*gain*gain, 1.0/8)
+			if !(score > 0) {
+				continue
+			}
+			// Each configuration's alert owns its slices and map: consumers may keep or sort them.
+			emit(sc.config, detectors.Alert{
+				Symbol: name, Accounts: append([]string(nil), p.accounts...), TS: now, WindowStart: p.first, WindowEnd: now, Score: score,
+				Evidence: detectors.Evidence{
+					TradeIDs: append([]int64(nil), p.tradeIDs...), OrderIDs: append([]int64(nil), p.orderIDs...),
+					Features: map[string]float64{
+						"push_qty": p.push, "push_share": share, "liquidations": float64(c.n), "liquidated_qty": c.qty,
+						"position_before": p.before, "cover_qty": p.cover, "typical_qty": typical, "move_bp": moveBP,
+					},
 				},
-			},
-		})
+			})
+		}
 	}
 }
 
@@ -420,7 +494,7 @@ func uniqueStrings(xs []string) []string {
 }
 
 // Flush scores the cascades still open at the last event seen.
-func (d *detector) Flush(emit detectors.Emit) {
+func (d *detector) Flush(emit detectors.GroupEmit) {
 	names := make([]string, 0, len(d.symbols))
 	for n := range d.symbols {
 		names = append(names, n)
