@@ -38,7 +38,7 @@ func smallMarket(t *testing.T) (string, []detectors.Event, detectors.Env) {
 // groupedSpecs are the detectors that offer groups; those of mustGroup must be among them.
 // mustGroup are the detectors known to offer groups: a detector that loses its group fails the
 // test instead of silently leaving it.
-var mustGroup = []string{"funding_manipulation", "liquidation_hunt", "spoofing", "wash_trade"}
+var mustGroup = []string{"front_running", "funding_manipulation", "liquidation_hunt", "spoofing", "wash_trade"}
 
 func groupedSpecs(t *testing.T) []*detectors.Spec {
 	var out []*detectors.Spec

@@ -60,6 +60,14 @@
 // instances (at most `max_instances` in all; big orders beyond are not followed), the open
 // episodes, and per account that traded in the last 5·activity_window seconds a decayed count,
 // swept every activity_window of the symbol's time.
+//
+// # Groups
+//
+// A group of configurations (a sweep, detectors.Spec.NewGroup) keeps all of that state, the
+// instances and the episodes once per distinct value of the parameters they depend on (every
+// parameter but size_scale, related_boost and selectivity_exponent), and per configuration only
+// what those three decide: each instance's score, and each episode's Π(1 − s), best instance and
+// final score. A single instance is a group of one.
 package frontrunning
 
 import (
@@ -98,7 +106,7 @@ func init() {
 			{Name: "max_instances", Default: 100000, Min: 1, Max: 1e8, Integer: true, Unit: "count", Doc: "cap on the instances followed at once"},
 			{Name: "max_evidence_trades", Default: 200, Min: 0, Max: 1e6, Integer: true, Unit: "count", Doc: "cap on the trade ids an alert lists"},
 		},
-		New: newDetector,
+		NewGroup: newGroup,
 	})
 }
 
@@ -145,14 +153,15 @@ type instance struct {
 type episode struct {
 	f, symbol   string
 	first, last detectors.Micros
-	keep        float64        // Π(1 − s)
 	execs       map[int64]bool // F's executions that are part of its instances (as in instance)
 	related     bool
 	count       int
-	best        *instance
-	bestScore   float64
 	victims     map[string]bool
 	tradeIDs    []int64
+	// Per scoring of the layer (the instance scores depend on size_scale):
+	keep      []float64 // Π(1 − s)
+	best      []*instance
+	bestScore []float64
 }
 
 type symbolState struct {
@@ -173,30 +182,85 @@ type symbolState struct {
 	last       detectors.Micros
 }
 
-type detector struct {
-	minVictim, sizeScale, relatedBoost, alpha float64
-	selExponent                               float64
-	lead, unwind, gap, actWindow, isolation   detectors.Micros
-	maxInstances, maxEvidence                 int
-	accounts                                  map[string]account
-	symbols                                   map[string]*symbolState
-	nInstances                                int
-	dropped                                   int64
+// scoring is the part of a configuration that only shapes the scores: it is kept per
+// configuration of a group.
+type scoring struct {
+	config                               int // index in the group
+	sizeScale, relatedBoost, selExponent float64
 }
 
-func newDetector(p detectors.Params, env detectors.Env) (detectors.Detector, error) {
-	d := &detector{
-		minVictim: p.Get("min_victim_ratio"), sizeScale: p.Get("size_scale"), relatedBoost: p.Get("related_boost"),
-		alpha: 1 - math.Exp2(-1/p.Get("typical_halflife")),
-		lead:  p.Duration("lead_window"), unwind: p.Duration("unwind_window"), gap: p.Duration("episode_gap"),
-		actWindow: p.Duration("activity_window"), selExponent: p.Get("selectivity_exponent"), isolation: p.Duration("isolation"),
-		maxInstances: p.Int("max_instances"), maxEvidence: p.Int("max_evidence_trades"),
-		accounts: map[string]account{}, symbols: map[string]*symbolState{},
-	}
+// detector is the state of the configurations sharing the parameters it depends on (a layer of
+// a group), and their scorings.
+type detector struct {
+	minVictim, alpha                        float64
+	scorings                                []scoring
+	lead, unwind, gap, actWindow, isolation detectors.Micros
+	maxInstances, maxEvidence               int
+	accounts                                map[string]account
+	symbols                                 map[string]*symbolState
+	nInstances                              int
+	dropped                                 int64
+}
+
+// stateKey is the values of the parameters a layer's state depends on.
+type stateKey struct {
+	minVictim, halflife                     float64
+	lead, unwind, gap, actWindow, isolation detectors.Micros
+	maxInstances, maxEvidence               int
+}
+
+// group is the layers of a group of configurations, in the order of their first configuration.
+type group struct {
+	layers []*detector
+}
+
+func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error) {
+	accounts := map[string]account{}
 	for id, a := range env.Accounts {
-		d.accounts[id] = account{group: a.OwnerGroup, ip: a.IPHash, device: a.DeviceHash, referrer: a.Referrer}
+		accounts[id] = account{group: a.OwnerGroup, ip: a.IPHash, device: a.DeviceHash, referrer: a.Referrer}
 	}
-	return d, nil
+	layerOf, n := detectors.Layers(len(ps), func(i int) stateKey {
+		p := ps[i]
+		return stateKey{
+			minVictim: p.Get("min_victim_ratio"), halflife: p.Get("typical_halflife"),
+			lead: p.Duration("lead_window"), unwind: p.Duration("unwind_window"), gap: p.Duration("episode_gap"),
+			actWindow: p.Duration("activity_window"), isolation: p.Duration("isolation"),
+			maxInstances: p.Int("max_instances"), maxEvidence: p.Int("max_evidence_trades"),
+		}
+	})
+	g := &group{layers: make([]*detector, n)}
+	for i, p := range ps {
+		d := g.layers[layerOf[i]]
+		if d == nil {
+			d = &detector{
+				minVictim: p.Get("min_victim_ratio"), alpha: 1 - math.Exp2(-1/p.Get("typical_halflife")),
+				lead: p.Duration("lead_window"), unwind: p.Duration("unwind_window"), gap: p.Duration("episode_gap"),
+				actWindow: p.Duration("activity_window"), isolation: p.Duration("isolation"),
+				maxInstances: p.Int("max_instances"), maxEvidence: p.Int("max_evidence_trades"),
+				accounts: accounts, symbols: map[string]*symbolState{},
+			}
+			g.layers[layerOf[i]] = d
+		}
+		d.scorings = append(d.scorings, scoring{
+			config: i, sizeScale: p.Get("size_scale"), relatedBoost: p.Get("related_boost"), selExponent: p.Get("selectivity_exponent"),
+		})
+	}
+	return g, nil
+}
+
+// OnEvent feeds the event to every layer: a configuration's alerts come from its layer alone, in
+// the order a separate instance raises them.
+func (g *group) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
+	for _, d := range g.layers {
+		d.OnEvent(ev, emit)
+	}
+}
+
+// Flush flushes every layer.
+func (g *group) Flush(emit detectors.GroupEmit) {
+	for _, d := range g.layers {
+		d.Flush(emit)
+	}
 }
 
 func idx(s detectors.Side) int {
@@ -225,16 +289,16 @@ func (d *detector) related(a, b string) bool {
 
 // InstanceScore is one front-running instance's score (see the package doc): pre and typical
 // quantities, lead time in seconds, unwound quantity.
-func (d *detector) InstanceScore(pre, typical, leadSeconds, unwound float64) float64 {
+func (d *detector) InstanceScore(sc scoring, pre, typical, leadSeconds, unwound float64) float64 {
 	if !(pre > 0) || !(typical > 0) {
 		return 0
 	}
-	size := 1 - math.Exp(-pre/typical/d.sizeScale)
+	size := 1 - math.Exp(-pre/typical/sc.sizeScale)
 	timing := math.Max(0, 1-leadSeconds/(float64(d.lead)/float64(detectors.Second)))
 	return size * timing * math.Min(unwound, pre) / math.Max(unwound, pre)
 }
 
-func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
+func (d *detector) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
 	if ev.Kind == detectors.KindLiquidation {
 		// A forced close is no unwind: the account's pending instances in the symbol score 0.
 		if s := d.symbols[ev.Symbol]; s != nil && ev.Liquidation.Account != "" {
@@ -418,13 +482,14 @@ func (d *detector) judgeDue(s *symbolState, now detectors.Micros, all bool) {
 }
 
 func (d *detector) judge(s *symbolState, in *instance, at detectors.Micros) {
-	sc := d.InstanceScore(in.pre, in.typical, float64(in.lead)/float64(detectors.Second), in.unwound)
-	if in.liquidated {
-		sc = 0
-	}
 	e := s.byAccount[in.f]
 	if e == nil {
-		e = &episode{f: in.f, symbol: s.name, first: in.firstPre, keep: 1, victims: map[string]bool{}, execs: map[int64]bool{}}
+		n := len(d.scorings)
+		e = &episode{f: in.f, symbol: s.name, first: in.firstPre, victims: map[string]bool{}, execs: map[int64]bool{},
+			keep: make([]float64, n), best: make([]*instance, n), bestScore: make([]float64, n)}
+		for k := range e.keep {
+			e.keep[k] = 1
+		}
 		s.byAccount[in.f] = e
 		if len(s.episodes) == 0 {
 			s.deadline = math.MaxInt64
@@ -433,16 +498,22 @@ func (d *detector) judge(s *symbolState, in *instance, at detectors.Micros) {
 	}
 	e.first = min(e.first, in.firstPre)
 	e.last = max(e.last, at)
-	e.keep *= 1 - sc
+	for k, sg := range d.scorings {
+		sc := d.InstanceScore(sg, in.pre, in.typical, float64(in.lead)/float64(detectors.Second), in.unwound)
+		if in.liquidated {
+			sc = 0
+		}
+		e.keep[k] *= 1 - sc
+		if e.best[k] == nil || sc > e.bestScore[k] {
+			e.best[k], e.bestScore[k] = in, sc
+		}
+	}
 	for _, x := range in.execs {
 		e.execs[x] = true
 	}
 	e.related = e.related || in.related
 	e.count++
 	e.victims[in.victim] = true
-	if e.best == nil || sc > e.bestScore {
-		e.best, e.bestScore = in, sc
-	}
 	if room := d.maxEvidence - len(e.tradeIDs); room > 0 {
 		e.tradeIDs = append(e.tradeIDs, in.tradeIDs[:min(room, len(in.tradeIDs))]...)
 	}
@@ -451,11 +522,11 @@ func (d *detector) judge(s *symbolState, in *instance, at detectors.Micros) {
 
 // Score is an episode's score from the product of its instances' (1 − s), whether the account is
 // related to a victim, and its selectivity.
-func (d *detector) Score(keep float64, related bool, selectivity float64) float64 {
+func (d *detector) Score(sc scoring, keep float64, related bool, selectivity float64) float64 {
 	if related {
-		keep *= 1 - d.relatedBoost
+		keep *= 1 - sc.relatedBoost
 	}
-	return (1 - keep) * math.Pow(math.Max(0, math.Min(1, selectivity)), d.selExponent)
+	return (1 - keep) * math.Pow(math.Max(0, math.Min(1, selectivity)), sc.selExponent)
 }
 
 // act counts one execution of an account in the symbol.
@@ -491,7 +562,7 @@ func (d *detector) sweep(s *symbolState, now detectors.Micros) {
 
 // closeDue emits the symbol's episodes whose gap is over at now (all of them at the end of the
 // input), in opening order.
-func (d *detector) closeDue(s *symbolState, now detectors.Micros, all bool, emit detectors.Emit) {
+func (d *detector) closeDue(s *symbolState, now detectors.Micros, all bool, emit detectors.GroupEmit) {
 	kept := s.episodes[:0]
 	s.deadline = math.MaxInt64
 	for _, e := range s.episodes {
@@ -507,18 +578,13 @@ func (d *detector) closeDue(s *symbolState, now detectors.Micros, all bool, emit
 	s.episodes = kept
 }
 
-func (d *detector) emitEpisode(e *episode, now detectors.Micros, emit detectors.Emit) {
-	b := e.best
-	var profit float64
-	if b.unwound > 0 && b.pre > 0 {
-		entry, exit := b.preNotion/b.pre, b.unwindNotional/b.unwound
-		profit = float64(b.side) * (exit - entry) / entry * 1e4
-	}
+func (d *detector) emitEpisode(e *episode, now detectors.Micros, emit detectors.GroupEmit) {
 	victims := make([]string, 0, len(e.victims))
 	for v := range e.victims {
 		victims = append(victims, v)
 	}
 	sort.Strings(victims)
+	note := "ahead of the big orders of " + strings.Join(victims, ", ")
 	related := 0.0
 	if e.related {
 		related = 1
@@ -535,19 +601,32 @@ func (d *detector) emitEpisode(e *episode, now detectors.Micros, emit detectors.
 			selectivity = math.Min(1, float64(len(e.execs))*weight/all)
 		}
 	}
-	emit(detectors.Alert{
-		Symbol: e.symbol, Accounts: []string{e.f}, TS: now, WindowStart: e.first, WindowEnd: e.last,
-		Score: d.Score(e.keep, e.related, selectivity),
-		Evidence: detectors.Evidence{
-			TradeIDs: uniqueIDs(e.tradeIDs),
-			Features: map[string]float64{
-				"instances": float64(e.count), "best_instance": e.bestScore, "pre_qty": b.pre, "pre_ratio": b.pre / b.typical,
-				"lead_s": float64(b.lead) / float64(detectors.Second), "unwind_ratio": b.unwound / b.pre,
-				"victim_ratio": b.victimQty / b.typical, "profit_bp": profit, "related": related, "selectivity": selectivity,
+	tradeIDs := uniqueIDs(e.tradeIDs)
+	for k, sg := range d.scorings {
+		b := e.best[k]
+		var profit float64
+		if b.unwound > 0 && b.pre > 0 {
+			entry, exit := b.preNotion/b.pre, b.unwindNotional/b.unwound
+			profit = float64(b.side) * (exit - entry) / entry * 1e4
+		}
+		ids := tradeIDs
+		if k > 0 {
+			ids = append([]int64(nil), tradeIDs...) // each configuration's alert owns its slices
+		}
+		emit(sg.config, detectors.Alert{
+			Symbol: e.symbol, Accounts: []string{e.f}, TS: now, WindowStart: e.first, WindowEnd: e.last,
+			Score: d.Score(sg, e.keep[k], e.related, selectivity),
+			Evidence: detectors.Evidence{
+				TradeIDs: ids,
+				Features: map[string]float64{
+					"instances": float64(e.count), "best_instance": e.bestScore[k], "pre_qty": b.pre, "pre_ratio": b.pre / b.typical,
+					"lead_s": float64(b.lead) / float64(detectors.Second), "unwind_ratio": b.unwound / b.pre,
+					"victim_ratio": b.victimQty / b.typical, "profit_bp": profit, "related": related, "selectivity": selectivity,
+				},
+				Note: note,
 			},
-			Note: "ahead of the big orders of " + strings.Join(victims, ", "),
-		},
-	})
+		})
+	}
 }
 
 func uniqueIDs(ids []int64) []int64 {
@@ -565,7 +644,7 @@ func uniqueIDs(ids []int64) []int64 {
 
 // Flush ends the aggregated orders, judges the pending instances and closes the open episodes at
 // each symbol's last trade, symbols in name order.
-func (d *detector) Flush(emit detectors.Emit) {
+func (d *detector) Flush(emit detectors.GroupEmit) {
 	names := make([]string, 0, len(d.symbols))
 	for n := range d.symbols {
 		names = append(names, n)

@@ -18,15 +18,15 @@ func TestStateIsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	det, _ := newDetector(p, detectors.Env{})
-	d := det.(*detector)
+	g, _ := newGroup([]detectors.Params{p}, detectors.Env{})
+	d := g.(*group).layers[0]
 	ev := detectors.Event{Symbol: "X", Kind: detectors.KindTrade}
 	id := int64(0)
 	trade := func(ts detectors.Micros, acct string, side detectors.Side, qty float64) {
 		id++
 		ev.TS = ts
 		ev.Trade = detectors.Trade{TradeID: id, Price: 100, Qty: qty, TakerSide: side, MakerAccount: "m", TakerAccount: acct, TakerOrderID: id, MakerOrderID: 1}
-		d.OnEvent(&ev, func(detectors.Alert) {})
+		d.OnEvent(&ev, func(int, detectors.Alert) {})
 	}
 	for i := 0; i < 5000; i++ {
 		ts := int64(i) * 200 * detectors.Millisecond
