@@ -63,6 +63,15 @@
 // Per symbol: a ring of baseline/chunk chunk aggregates (576 for the defaults), the open chunk,
 // the open burst's sums and, only when trades carry accounts, net positions of at most `max_accounts` accounts over
 // the baseline (the oldest-updated are evicted beyond that).
+//
+// # Groups
+//
+// A group of configurations (a sweep, detectors.Spec.NewGroup) keeps the chunk aggregates, the
+// ring and the account book once per distinct value of the parameters they depend on (chunk,
+// baseline, max_accounts), and computes a closed chunk's z-scores against the whole baseline once
+// for them; per configuration remain the score of each window, the open burst (a burst's later
+// chunks are compared with the baseline less its own, and which chunks score depends on the
+// configuration) and the cooldown. A single instance is a group of one.
 package pumpdump
 
 import (
@@ -104,30 +113,112 @@ func init() {
 			{Name: "accumulation_share", Default: 0.05, Min: 0, Max: 1, Unit: "ratio", Doc: "share of the baseline's net buying an account needs to be named as an accumulator"},
 			{Name: "max_accounts", Default: 10000, Min: 1, Max: 1e7, Unit: "count", Integer: true, Doc: "accounts tracked per symbol for the evidence"},
 		},
-		New: func(p detectors.Params, env detectors.Env) (detectors.Detector, error) { return New(p), nil },
+		NewGroup: newGroup,
 	})
 }
 
-// Detector is the pump_and_dump detector.
+// group is the layers of a group of configurations, in the order of their first configuration.
+type group struct {
+	layers []*Detector
+}
+
+// stateKey is the values of the parameters a layer's state depends on.
+type stateKey struct {
+	chunk, baseline detectors.Micros
+	maxAccounts     int
+}
+
+func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error) {
+	layerOf, n := detectors.Layers(len(ps), func(i int) stateKey {
+		return stateKey{chunk: ps[i].Duration("chunk"), baseline: ps[i].Duration("baseline"), maxAccounts: ps[i].Int("max_accounts")}
+	})
+	g := &group{layers: make([]*Detector, n)}
+	for i, p := range ps {
+		if g.layers[layerOf[i]] == nil {
+			g.layers[layerOf[i]] = newLayer(p)
+		}
+		g.layers[layerOf[i]].addConfig(i, p)
+	}
+	return g, nil
+}
+
+// OnEvent feeds the event to every layer: a configuration's alerts come from its layer alone, in
+// the order a separate instance raises them.
+func (g *group) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
+	for _, d := range g.layers {
+		d.onEvent(ev, emit)
+	}
+}
+
+// Flush flushes every layer.
+func (g *group) Flush(emit detectors.GroupEmit) {
+	for _, d := range g.layers {
+		d.flush(emit)
+	}
+}
+
+// config is the part of a configuration that decides which chunks score, how bursts are judged
+// and the cooldown: it is kept per configuration of a group.
+type config struct {
+	index                          int // in the group
+	warmup, cooldown               detectors.Micros
+	minRush, maxBurstChunks        int
+	minReturn, zScale, returnScale float64
+	accShare                       float64
+}
+
+// configState is a configuration's state in one symbol.
+type configState struct {
+	quietUntil detectors.Micros
+	// quietScore is the score of the alert that started the cooldown: a stronger burst within
+	// the cooldown still alerts (a set-up burst must not hide the pump minutes later).
+	quietScore float64
+	// burst is the open burst, nil when the last closed chunk did not score.
+	burst *burst
+}
+
+// Detector is the pump_and_dump detector: the state of the configurations sharing the
+// parameters it depends on (a layer of a group), and their configurations. New builds one of a
+// single configuration.
 type Detector struct {
-	chunk, baseline, warmup, cooldown detectors.Micros
-	minRush, maxBurstChunks           int
-	minReturn, zScale, returnScale    float64
-	accShare                          float64
-	maxAccounts                       int
-	ringLen                           int
+	chunk, baseline detectors.Micros
+	maxAccounts     int
+	ringLen         int
+	configs         []config
 
 	symbols map[string]*symbolState
 
-	// onChunk, when set (tests, tuning), receives every scored chunk.
+	// onChunk, when set (tests, tuning), receives every scored chunk, once per configuration.
 	onChunk func(sym string, start detectors.Micros, f Features)
 }
 
-// New builds the detector from resolved parameters.
+// New builds the detector of one configuration from resolved parameters.
 func New(p detectors.Params) *Detector {
+	d := newLayer(p)
+	d.addConfig(0, p)
+	return d
+}
+
+// newLayer builds the shared state of the configurations with p's chunk, baseline and
+// max_accounts, without configurations.
+func newLayer(p detectors.Params) *Detector {
 	d := &Detector{
-		chunk:          p.Duration("chunk"),
-		baseline:       p.Duration("baseline"),
+		chunk:       p.Duration("chunk"),
+		baseline:    p.Duration("baseline"),
+		maxAccounts: p.Int("max_accounts"),
+		symbols:     map[string]*symbolState{},
+	}
+	if d.chunk <= 0 {
+		d.chunk = detectors.Second
+	}
+	d.ringLen = int(max(1, d.baseline/d.chunk))
+	return d
+}
+
+// addConfig adds configuration index of the group; it must precede the first event.
+func (d *Detector) addConfig(index int, p detectors.Params) {
+	d.configs = append(d.configs, config{
+		index:          index,
 		warmup:         p.Duration("warmup"),
 		cooldown:       p.Duration("cooldown"),
 		minRush:        p.Int("min_rush_orders"),
@@ -136,14 +227,7 @@ func New(p detectors.Params) *Detector {
 		zScale:         p.Get("z_scale"),
 		returnScale:    p.Get("return_scale"),
 		accShare:       p.Get("accumulation_share"),
-		maxAccounts:    p.Int("max_accounts"),
-		symbols:        map[string]*symbolState{},
-	}
-	if d.chunk <= 0 {
-		d.chunk = detectors.Second
-	}
-	d.ringLen = int(max(1, d.baseline/d.chunk))
-	return d
+	})
 }
 
 // Features are the figures of one scored window: a chunk, or the first Chunks chunks of a burst
@@ -188,12 +272,10 @@ type symbolState struct {
 	firstTS      detectors.Micros
 	lastPrice    float64
 	cur          chunkAgg
-	quietUntil   detectors.Micros
-	// quietScore is the score of the alert that started the cooldown: a stronger burst within
-	// the cooldown still alerts (a set-up burst must not hide the pump minutes later).
-	quietScore float64
-	// burst is the open burst, nil when the last closed chunk did not score.
-	burst     *burst
+	// configs is each configuration's state, in the order of Detector.configs; open counts
+	// their open bursts.
+	configs   []configState
+	open      int
 	lastTrade detectors.Micros // ts of the symbol's last trade
 	accounts  *accountBook
 }
@@ -218,8 +300,17 @@ type burst struct {
 	delta                       map[string]float64 // net bought per account (only with accounts)
 }
 
-// OnEvent implements detectors.Detector.
+// OnEvent implements detectors.Detector for a detector of one configuration (New).
 func (d *Detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
+	d.onEvent(ev, func(_ int, a detectors.Alert) { emit(a) })
+}
+
+// Flush implements detectors.Detector for a detector of one configuration (New).
+func (d *Detector) Flush(emit detectors.Emit) {
+	d.flush(func(_ int, a detectors.Alert) { emit(a) })
+}
+
+func (d *Detector) onEvent(ev *detectors.Event, emit detectors.GroupEmit) {
 	if ev.Kind != detectors.KindTrade {
 		return
 	}
@@ -230,7 +321,7 @@ func (d *Detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 	}
 	s := d.symbols[ev.Symbol]
 	if s == nil {
-		s = &symbolState{name: ev.Symbol, ring: make([]stat, d.ringLen), firstTS: ev.TS}
+		s = &symbolState{name: ev.Symbol, ring: make([]stat, d.ringLen), firstTS: ev.TS, configs: make([]configState, len(d.configs))}
 		d.symbols[ev.Symbol] = s
 	}
 	t := &ev.Trade
@@ -240,8 +331,12 @@ func (d *Detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 	if c.trades > 0 && id != s.chunkID {
 		d.closeChunk(s, ev.TS, emit)
 	}
-	if s.burst != nil && id > s.burst.lastChunk+1 {
-		d.endBurst(s, ev.TS, emit) // the chunk after the burst had no trades
+	if s.open > 0 {
+		for k := range s.configs {
+			if b := s.configs[k].burst; b != nil && id > b.lastChunk+1 {
+				d.endBurst(s, k, ev.TS, emit) // the chunk after the burst had no trades
+			}
+		}
 	}
 	if c.trades == 0 {
 		s.chunkID = id
@@ -275,10 +370,10 @@ func (d *Detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 	}
 }
 
-// Flush implements detectors.Detector: by symbol name, each symbol's open chunk is scored and
-// its open burst judged at the symbol's last trade (a symbol's clock is its own trades, so a
-// sharded run flushes the same alerts).
-func (d *Detector) Flush(emit detectors.Emit) {
+// flush scores, by symbol name, each symbol's open chunk and judges its open bursts at the
+// symbol's last trade (a symbol's clock is its own trades, so a sharded run flushes the same
+// alerts).
+func (d *Detector) flush(emit detectors.GroupEmit) {
 	names := make([]string, 0, len(d.symbols))
 	for n := range d.symbols {
 		names = append(names, n)
@@ -289,14 +384,16 @@ func (d *Detector) Flush(emit detectors.Emit) {
 		if s.cur.trades > 0 {
 			d.closeChunk(s, s.lastTrade, emit)
 		}
-		if s.burst != nil {
-			d.endBurst(s, s.lastTrade, emit)
+		for k := range s.configs {
+			if s.configs[k].burst != nil {
+				d.endBurst(s, k, s.lastTrade, emit)
+			}
 		}
 	}
 }
 
 // closeChunk scores a symbol's open chunk at time now and pushes it into the baseline.
-func (d *Detector) closeChunk(s *symbolState, now detectors.Micros, emit detectors.Emit) {
+func (d *Detector) closeChunk(s *symbolState, now detectors.Micros, emit detectors.GroupEmit) {
 	d.fillGap(s)
 	d.score(s, now, emit)
 	c := &s.cur
@@ -423,19 +520,19 @@ func (d *Detector) windowStats(s *symbolState, length, exclude int) (mean, sd st
 	return mean, sd
 }
 
-// Score computes a chunk's score from its features: see the package doc.
-func (d *Detector) Score(f *Features) float64 {
-	if f.RushOrders < d.minRush || f.Return < d.minReturn {
+// score computes a window's score from its features: see the package doc.
+func (c *config) score(f *Features) float64 {
+	if f.RushOrders < c.minRush || f.Return < c.minReturn {
 		return 0
 	}
-	sq := func(z float64) float64 { return 1 - math.Exp(-max(z, 0)/d.zScale) }
+	sq := func(z float64) float64 { return 1 - math.Exp(-max(z, 0)/c.zScale) }
 	sR, sT, sV := sq(f.ZRush), sq(f.ZTrades), sq(f.ZNotional)
-	sP := 1 - math.Exp(-max(f.Return, 0)/d.returnScale)
+	sP := 1 - math.Exp(-max(f.Return, 0)/c.returnScale)
 	return math.Pow(sR*sR*sT*sV*sP, 1.0/5)
 }
 
-// features scores the open chunk against the ring less its newest `exclude` chunks (those of
-// the open burst it continues).
+// features compares the open chunk with the ring less its newest `exclude` chunks (those of
+// the open burst it continues); the score is left to each configuration.
 func (d *Detector) features(s *symbolState, exclude int) Features {
 	c := &s.cur
 	f := Features{
@@ -451,7 +548,7 @@ func (d *Detector) features(s *symbolState, exclude int) Features {
 	return f
 }
 
-// burstFeatures scores the burst's judged chunks taken together (the open chunk, already added to
+// burstFeatures compares the burst's judged chunks taken together (the open chunk, already added to
 // the burst, and the ring's newest b.chunks-1 chunks) against the sums of b.chunks consecutive
 // chunks of the baseline before the burst: a pump whose rush straddles a chunk boundary is judged
 // on all of it, against a baseline of the same length.
@@ -466,8 +563,8 @@ func (d *Detector) burstFeatures(s *symbolState, b *burst) Features {
 	return f
 }
 
-// compare sets a window's return, z-scores against the baseline's mean and sd of windows of the
-// same length, and score.
+// compare sets a window's return and z-scores against the baseline's mean and sd of windows of
+// the same length.
 func (d *Detector) compare(f *Features, mean, sd stat) {
 	f.MeanRush, f.MeanTrades, f.MeanNotional = mean.rush, mean.trades, mean.notional
 	if f.Reference > 0 {
@@ -478,97 +575,118 @@ func (d *Detector) compare(f *Features, mean, sd stat) {
 	// The window's own mean trade notional floors the spread: with an empty baseline zV is
 	// about the trade count, as zT is, instead of infinite.
 	f.ZNotional = (f.Notional - mean.notional) / (sd.notional + mean.notional + f.Notional/float64(max(f.Trades, 1)))
-	f.Score = d.Score(f)
 }
 
-func (d *Detector) score(s *symbolState, now detectors.Micros, emit detectors.Emit) {
-	b := s.burst
-	if b != nil && s.chunkID != b.lastChunk+1 {
-		d.endBurst(s, now, emit)
-		b = nil
-	}
-	// A chunk continuing a burst is compared with the baseline before the burst: the burst's
-	// earlier chunks are not normal trading.
-	exclude := 0
-	if b != nil {
-		exclude = int(min(b.lastChunk-b.firstChunk+1, int64(s.filled)))
-	}
-	f := d.features(s, exclude)
-	if d.onChunk != nil {
-		d.onChunk(s.name, s.chunkID*d.chunk, f)
-	}
-	if !(f.Score > 0) || f.History < d.warmup {
+// score judges the open chunk for every configuration: against the whole baseline (computed
+// once) or, when it continues the configuration's open burst, the baseline before the burst.
+func (d *Detector) score(s *symbolState, now detectors.Micros, emit detectors.GroupEmit) {
+	var whole Features
+	wholeKnown := false
+	for k := range d.configs {
+		cf := &d.configs[k]
+		st := &s.configs[k]
+		b := st.burst
+		if b != nil && s.chunkID != b.lastChunk+1 {
+			d.endBurst(s, k, now, emit)
+			b = nil
+		}
+		// A chunk continuing a burst is compared with the baseline before the burst: the burst's
+		// earlier chunks are not normal trading.
+		exclude := 0
 		if b != nil {
-			d.endBurst(s, now, emit)
+			exclude = int(min(b.lastChunk-b.firstChunk+1, int64(s.filled)))
 		}
-		return
-	}
-	if b == nil {
-		b = &burst{firstChunk: s.chunkID, reference: f.Reference, firstTS: s.cur.firstTS, history: f.History}
-		s.burst = b
-	}
-	b.lastChunk = s.chunkID
-	if b.judged {
-		return // the burst was judged at max_burst_chunks; it only has to end
-	}
-	c := &s.cur
-	b.chunks++
-	b.rushBuys += c.rushBuys
-	b.rushSells += c.rushSells
-	b.trades += c.trades
-	b.notional += c.notional
-	b.high = max(b.high, c.high)
-	b.tradeIDs = append(b.tradeIDs, c.tradeIDs[:min(len(c.tradeIDs), maxEvidenceTrades-len(b.tradeIDs))]...)
-	if s.accounts != nil {
-		if b.delta == nil {
-			b.delta = map[string]float64{}
+		var f Features
+		if exclude == 0 {
+			if !wholeKnown {
+				whole, wholeKnown = d.features(s, 0), true
+			}
+			f = whole
+		} else {
+			f = d.features(s, exclude)
 		}
-		for acct, q := range c.delta {
-			if _, ok := b.delta[acct]; ok || len(b.delta) < d.maxAccounts {
-				b.delta[acct] += q
+		f.Score = cf.score(&f)
+		if d.onChunk != nil {
+			d.onChunk(s.name, s.chunkID*d.chunk, f)
+		}
+		if !(f.Score > 0) || f.History < cf.warmup {
+			if b != nil {
+				d.endBurst(s, k, now, emit)
+			}
+			continue
+		}
+		if b == nil {
+			b = &burst{firstChunk: s.chunkID, reference: f.Reference, firstTS: s.cur.firstTS, history: f.History}
+			st.burst = b
+			s.open++
+		}
+		b.lastChunk = s.chunkID
+		if b.judged {
+			continue // the burst was judged at max_burst_chunks; it only has to end
+		}
+		c := &s.cur
+		b.chunks++
+		b.rushBuys += c.rushBuys
+		b.rushSells += c.rushSells
+		b.trades += c.trades
+		b.notional += c.notional
+		b.high = max(b.high, c.high)
+		b.tradeIDs = append(b.tradeIDs, c.tradeIDs[:min(len(c.tradeIDs), maxEvidenceTrades-len(b.tradeIDs))]...)
+		if s.accounts != nil {
+			if b.delta == nil {
+				b.delta = map[string]float64{}
+			}
+			for acct, q := range c.delta {
+				if _, ok := b.delta[acct]; ok || len(b.delta) < d.maxAccounts {
+					b.delta[acct] += q
+				}
 			}
 		}
-	}
-	if b.chunks == 1 || f.Score > b.best.Score {
-		b.best, b.bestFirstTS = f, c.firstTS
-		b.bestTradeIDs = append(b.bestTradeIDs[:0], c.tradeIDs...)
-		b.bestAccounts = nil
-		if s.accounts != nil {
-			b.bestAccounts = s.accounts.accumulators(c.delta, d.accShare)
-		}
-	}
-	if b.chunks > 1 {
-		if w := d.burstFeatures(s, b); w.Score > b.best.Score {
-			b.best, b.bestFirstTS = w, b.firstTS
-			b.bestTradeIDs = append(b.bestTradeIDs[:0], b.tradeIDs...)
+		if b.chunks == 1 || f.Score > b.best.Score {
+			b.best, b.bestFirstTS = f, c.firstTS
+			b.bestTradeIDs = append(b.bestTradeIDs[:0], c.tradeIDs...)
 			b.bestAccounts = nil
 			if s.accounts != nil {
-				b.bestAccounts = s.accounts.accumulators(b.delta, d.accShare)
+				b.bestAccounts = s.accounts.accumulators(c.delta, cf.accShare)
 			}
 		}
-	}
-	if b.chunks >= d.maxBurstChunks {
-		d.judge(s, b, now, emit)
+		if b.chunks > 1 {
+			w := d.burstFeatures(s, b)
+			if w.Score = cf.score(&w); w.Score > b.best.Score {
+				b.best, b.bestFirstTS = w, b.firstTS
+				b.bestTradeIDs = append(b.bestTradeIDs[:0], b.tradeIDs...)
+				b.bestAccounts = nil
+				if s.accounts != nil {
+					b.bestAccounts = s.accounts.accumulators(b.delta, cf.accShare)
+				}
+			}
+		}
+		if b.chunks >= cf.maxBurstChunks {
+			d.judge(s, k, b, now, emit)
+		}
 	}
 }
 
-// endBurst ends the symbol's open burst at now, judging it if max_burst_chunks did not.
-func (d *Detector) endBurst(s *symbolState, now detectors.Micros, emit detectors.Emit) {
-	b := s.burst
-	s.burst = nil
+// endBurst ends configuration k's open burst in the symbol at now, judging it if
+// max_burst_chunks did not.
+func (d *Detector) endBurst(s *symbolState, k int, now detectors.Micros, emit detectors.GroupEmit) {
+	b := s.configs[k].burst
+	s.configs[k].burst = nil
+	s.open--
 	if !b.judged {
-		d.judge(s, b, now, emit)
+		d.judge(s, k, b, now, emit)
 	}
 }
 
 // judge raises a burst's alert at now, unless the cooldown of an alert at least as high hides it.
-func (d *Detector) judge(s *symbolState, b *burst, now detectors.Micros, emit detectors.Emit) {
+func (d *Detector) judge(s *symbolState, k int, b *burst, now detectors.Micros, emit detectors.GroupEmit) {
 	b.judged = true
 	f := &b.best
-	if b.bestFirstTS < s.quietUntil && f.Score <= s.quietScore {
+	st := &s.configs[k]
+	if b.bestFirstTS < st.quietUntil && f.Score <= st.quietScore {
 		return
 	}
-	s.quietUntil, s.quietScore = b.bestFirstTS+d.cooldown, f.Score
+	st.quietUntil, st.quietScore = b.bestFirstTS+d.configs[k].cooldown, f.Score
 	a := detectors.Alert{
 		Symbol:      s.name,
 		TS:          now,
@@ -598,7 +716,7 @@ func (d *Detector) judge(s *symbolState, b *burst, now detectors.Micros, emit de
 	if len(a.Accounts) > 0 {
 		a.Evidence.Note = "accounts accumulated before the burst and sold into it"
 	}
-	emit(a)
+	emit(d.configs[k].index, a)
 }
 
 func floorDiv(a, b int64) int64 {
