@@ -51,7 +51,9 @@
 // times (at most `max_window_messages`, beyond which the window count saturates), counters and the
 // decayed rate, swept every `baseline` seconds, at most `max_accounts` of them (new accounts
 // beyond are ignored until a sweep frees room). The new orders of the last `fleeting` seconds
-// (to recognise fleeting cancels), and the open episodes with at most max_evidence_orders ids.
+// (to recognise fleeting cancels; two generations of maps, the older dropped whole every
+// max(fleeting, 0.1 s), so at most twice that), and the open episodes with at most
+// max_evidence_orders ids.
 package quotestuffing
 
 import (
