@@ -44,7 +44,7 @@
 // # State
 //
 // The new orders of the last `match_window` seconds (placement time and quantity; two generations
-// of maps, the older dropped whole every match_window, so at most twice that), the last mark
+// of maps, the older dropped whole every max(match_window, 0.1 s), so at most twice that), the last mark
 // per symbol, per account and symbol that traded in the last 5·window seconds a decayed notional
 // (at most `max_accounts`), and the open episodes (at most `max_pairs`, each with at most
 // `max_episode_trades` trades as evidence). Swept every `window` seconds of each symbol's time.
