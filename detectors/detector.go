@@ -1,8 +1,10 @@
 package detectors
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,6 +50,14 @@ func (a *Alert) Key() string {
 	b.WriteByte('|')
 	b.WriteString(strconv.FormatInt(a.TS, 10))
 	return b.String()
+}
+
+// SortedUnique returns a sorted copy of xs without repeats (nil stays nil): the evidence lists
+// of an alert, whose episode may keep appending to xs.
+func SortedUnique[T cmp.Ordered](xs []T) []T {
+	out := slices.Clone(xs)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // SortAccounts sorts and de-duplicates account ids in place and returns the result.

@@ -3,6 +3,7 @@ package detectors
 import (
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -125,5 +126,27 @@ func TestEnumsRoundTrip(t *testing.T) {
 	}
 	if Buy.Opposite() != Sell {
 		t.Error("Opposite")
+	}
+}
+
+// TestSortedUnique: a sorted copy without repeats, the input untouched, nil kept nil and an
+// empty list kept empty (alert files tell the two apart).
+func TestSortedUnique(t *testing.T) {
+	in := []int64{5, 3, 5, 1, 3}
+	got := SortedUnique(in)
+	if want := []int64{1, 3, 5}; !slices.Equal(got, want) {
+		t.Fatalf("SortedUnique(%v) = %v, want %v", in, got, want)
+	}
+	if want := []int64{5, 3, 5, 1, 3}; !slices.Equal(in, want) {
+		t.Fatalf("input changed to %v", in)
+	}
+	if got := SortedUnique([]int64(nil)); got != nil {
+		t.Fatalf("nil gave %#v", got)
+	}
+	if got := SortedUnique([]string{}); got == nil || len(got) != 0 {
+		t.Fatalf("empty gave %#v", got)
+	}
+	if got := SortedUnique([]string{"b", "a", "b"}); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("strings gave %v", got)
 	}
 }

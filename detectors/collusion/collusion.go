@@ -414,8 +414,8 @@ func (d *detector) judge(e *episode, now detectors.Micros, emit detectors.Emit) 
 			}
 		}
 	}
-	a.Evidence.TradeIDs = uniqueIDs(a.Evidence.TradeIDs)
-	a.Evidence.OrderIDs = uniqueIDs(a.Evidence.OrderIDs)
+	a.Evidence.TradeIDs = detectors.SortedUnique(a.Evidence.TradeIDs)
+	a.Evidence.OrderIDs = detectors.SortedUnique(a.Evidence.OrderIDs)
 	if consistency > 0.9 && e.m > 0 {
 		a.Evidence.Note = "the matched trades moved money one way: " + e.k.b + " gained what " + e.k.a + " lost, against the mark"
 		if e.transfer < 0 {
@@ -423,17 +423,6 @@ func (d *detector) judge(e *episode, now detectors.Micros, emit detectors.Emit) 
 		}
 	}
 	emit(a)
-}
-
-func uniqueIDs(ids []int64) []int64 {
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	out := ids[:0]
-	for i, x := range ids {
-		if i == 0 || x != ids[i-1] {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 // sweep forgets the symbol's account notionals idle for five time constants, every `window`

@@ -585,7 +585,7 @@ func (d *detector) emitEpisode(e *episode, now detectors.Micros, emit detectors.
 	emit(detectors.Alert{
 		Symbol: e.k.symbol, Accounts: []string{e.k.account}, TS: now, WindowStart: e.first, WindowEnd: e.last, Score: b.score,
 		Evidence: detectors.Evidence{
-			OrderIDs: uniqueIDs(orderIDs), TradeIDs: uniqueIDs(tradeIDs),
+			OrderIDs: detectors.SortedUnique(orderIDs), TradeIDs: detectors.SortedUnique(tradeIDs),
 			Features: map[string]float64{
 				"levels": float64(b.levels), "layer_qty": b.qty, "layer_ratio": b.qty / b.c.typical, "mean_lifetime_s": b.meanLife,
 				"cancel_spread_s": spread, "filled_fraction": b.filled / b.qty, "opposite_qty": b.oppQty, "two_sided_qty": b.twoSided,
@@ -593,17 +593,6 @@ func (d *detector) emitEpisode(e *episode, now detectors.Micros, emit detectors.
 			},
 		},
 	})
-}
-
-func uniqueIDs(ids []int64) []int64 {
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	out := ids[:0]
-	for i, x := range ids {
-		if i == 0 || x != ids[i-1] {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 // evictOld forgets live orders placed more than order_horizon ago.

@@ -381,7 +381,7 @@ func (d *detector) judge(e *episode, now detectors.Micros, emit detectors.Emit) 
 		Symbol: e.acct.k.symbol, Accounts: []string{e.acct.k.account}, TS: now, WindowStart: e.first, WindowEnd: e.last,
 		Score: d.Score(e.peak, e.expected, c.messages, c.news, c.fleeting, c.executions, drift),
 		Evidence: detectors.Evidence{
-			OrderIDs: uniqueIDs(e.orderIDs),
+			OrderIDs: detectors.SortedUnique(e.orderIDs),
 			Features: map[string]float64{
 				"peak_messages": float64(e.peak), "messages": float64(c.messages), "new_orders": float64(c.news),
 				"fleeting_orders": float64(c.fleeting), "executions": float64(c.executions), "order_to_trade": otr,
@@ -389,19 +389,6 @@ func (d *detector) judge(e *episode, now detectors.Micros, emit detectors.Emit) 
 			},
 		},
 	})
-}
-
-func uniqueIDs(ids []int64) []int64 {
-	out := append([]int64(nil), ids...)
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	n := 0
-	for i, x := range out {
-		if i == 0 || x != out[i-1] {
-			out[n] = x
-			n++
-		}
-	}
-	return out[:n]
 }
 
 // sweep forgets accounts idle for 5 time constants of the usual rate (under 1% of it left) and

@@ -745,7 +745,7 @@ func (c *config) emitEpisode(e *episode, now detectors.Micros, emit detectors.Gr
 	emit(c.index, detectors.Alert{
 		Symbol: b.symbol, Accounts: []string{b.account}, TS: now, WindowStart: e.first, WindowEnd: e.last, Score: e.best.score,
 		Evidence: detectors.Evidence{
-			OrderIDs: uniqueIDs(orderIDs), TradeIDs: uniqueIDs(tradeIDs),
+			OrderIDs: detectors.SortedUnique(orderIDs), TradeIDs: detectors.SortedUnique(tradeIDs),
 			Features: map[string]float64{
 				"size_ratio": b.sizeRatio, "depth_ratio": b.depthRatio, "distance_bp": b.distanceBP,
 				"lifetime_s": float64(b.cancelled-b.placed) / float64(detectors.Second), "filled_fraction": b.filled / b.qty,
@@ -753,17 +753,6 @@ func (c *config) emitEpisode(e *episode, now detectors.Micros, emit detectors.Gr
 			},
 		},
 	})
-}
-
-func uniqueIDs(ids []int64) []int64 {
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	out := ids[:0]
-	for i, x := range ids {
-		if i == 0 || x != ids[i-1] {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 // sweep drops judged candidates and live ones past their max_lifetime (they can no longer be

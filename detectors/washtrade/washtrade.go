@@ -575,23 +575,12 @@ func alertOf(e *episode, now detectors.Micros, score, flat float64) detectors.Al
 			}
 		}
 	}
-	a.Evidence.TradeIDs = uniqueIDs(a.Evidence.TradeIDs)
-	a.Evidence.OrderIDs = uniqueIDs(a.Evidence.OrderIDs)
+	a.Evidence.TradeIDs = detectors.SortedUnique(a.Evidence.TradeIDs)
+	a.Evidence.OrderIDs = detectors.SortedUnique(a.Evidence.OrderIDs)
 	if e.linked > 0 {
 		a.Evidence.Note = "linked accounts (shared ip, device or referrer) trading with each other"
 	}
 	return a
-}
-
-func uniqueIDs(ids []int64) []int64 {
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	out := ids[:0]
-	for i, x := range ids {
-		if i == 0 || x != ids[i-1] {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 // sweep forgets flows idle for 5 time constants (under 1% of their weight left). Deleting from
