@@ -388,9 +388,24 @@ func (s *session) close() {
 
 // SortAlerts puts alerts in their canonical order: by ts, then detector, symbol and key. The
 // order is part of the byte-identical output promise.
+//
+// Keys are built only for alerts tied on ts, detector and symbol, once each: a sweep sorts many
+// alerts of one detector closed at the same instant (episodes flushed together), and building
+// the key in every comparison cost more than the detector itself.
 func SortAlerts(alerts []detectors.Alert) {
-	sort.SliceStable(alerts, func(i, j int) bool {
-		a, b := &alerts[i], &alerts[j]
+	keys := make([]string, len(alerts)) // "" until needed; a key is never empty
+	key := func(i int) string {
+		if keys[i] == "" {
+			keys[i] = alerts[i].Key()
+		}
+		return keys[i]
+	}
+	order := make([]int, len(alerts))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		a, b := &alerts[order[i]], &alerts[order[j]]
 		if a.TS != b.TS {
 			return a.TS < b.TS
 		}
@@ -400,8 +415,13 @@ func SortAlerts(alerts []detectors.Alert) {
 		if a.Symbol != b.Symbol {
 			return a.Symbol < b.Symbol
 		}
-		return a.Key() < b.Key()
+		return key(order[i]) < key(order[j])
 	})
+	sorted := make([]detectors.Alert, len(alerts))
+	for i, k := range order {
+		sorted[i] = alerts[k]
+	}
+	copy(alerts, sorted)
 }
 
 // Evaluate matches alerts of the named detectors to incidents and computes the metrics; span is
