@@ -48,6 +48,15 @@
 // per symbol, per account and symbol that traded in the last 5·window seconds a decayed notional
 // (at most `max_accounts`), and the open episodes (at most `max_pairs`, each with at most
 // `max_episode_trades` trades as evidence). Swept every `window` seconds of each symbol's time.
+//
+// # Groups
+//
+// A group of configurations (a sweep, detectors.Spec.NewGroup) keeps all of that state — recent
+// orders, marks, notionals and episodes with their trades, notional, concentration and transfer —
+// once per (`match_window`, `gap`, `max_episode`, `window`, `max_accounts`, `max_pairs`,
+// `max_episode_trades`). Within it an episode keeps its matched weight and delay sum once per
+// distinct `size_tolerance`; `count_scale` and `concentration_exponent` only enter each
+// configuration's score when the episode is judged. The single detector is the group of one.
 package collusion
 
 import (
@@ -85,7 +94,7 @@ func init() {
 			{Name: "max_pairs", Default: 100000, Min: 1, Max: 1e8, Integer: true, Unit: "count", Doc: "cap on the open pair episodes"},
 			{Name: "max_episode_trades", Default: 1000, Min: 1, Max: 1e6, Integer: true, Unit: "count", Doc: "cap on the trades kept as an episode's evidence"},
 		},
-		New: newDetector,
+		NewGroup: newGroup,
 	})
 }
 
@@ -113,14 +122,15 @@ type episode struct {
 	k                  pairKey
 	first, last        detectors.Micros
 	n                  int
-	m                  float64 // matched trades, each weighted by how closely the sizes match
 	notional, pairFlow float64
 	flowAt             detectors.Micros
 	concentration      float64
-	delaySum           float64
-	transfer, absGain  float64
-	transferNotional   float64
-	trades             []trade
+	// m and delaySum are per distinct size_tolerance of the layer: m is the sum of the matched
+	// trades' size-match weights, delaySum of their weighted delays.
+	m, delaySum       []float64
+	transfer, absGain float64
+	transferNotional  float64
+	trades            []trade
 	// seq numbers episodes in opening order; prev and next link the symbol's open episodes in
 	// order of their last trade.
 	seq        int64
@@ -164,10 +174,20 @@ func (s *symbolState) pushNewest(e *episode) {
 	s.newest = e
 }
 
+// scoring is one configuration's part of a layer: what its score depends on alone.
+type scoring struct {
+	config              int // index in the group
+	tolerance           int // index of its size_tolerance in the layer's tolerances
+	countScale, concExp float64
+}
+
+// detector is one layer of a group: the state of the configurations sharing the state
+// parameters, and each one's scoring.
 type detector struct {
 	matchWindow, gap, maxEpisode, window detectors.Micros
-	countScale, concExp, sizeTolerance   float64
 	maxAccounts, maxPairs, maxTrades     int
+	tolerances                           []float64 // distinct size_tolerance values, first-seen order
+	scorings                             []scoring
 
 	accounts map[string]account
 	symbols  map[string]*symbolState
@@ -180,18 +200,73 @@ type detector struct {
 	dropped  int64
 }
 
-func newDetector(p detectors.Params, env detectors.Env) (detectors.Detector, error) {
-	d := &detector{
-		matchWindow: p.Duration("match_window"), gap: p.Duration("gap"), maxEpisode: p.Duration("max_episode"), window: p.Duration("window"),
-		countScale: p.Get("count_scale"), concExp: p.Get("concentration_exponent"), sizeTolerance: p.Get("size_tolerance"),
-		maxAccounts: p.Int("max_accounts"), maxPairs: p.Int("max_pairs"), maxTrades: p.Int("max_episode_trades"),
-		accounts: map[string]account{}, symbols: map[string]*symbolState{}, episodes: map[pairKey]*episode{},
-	}
-	d.recent = recent.New[placed](d.matchWindow)
+// stateKey is the values of the parameters a layer's state depends on.
+type stateKey struct {
+	matchWindow, gap, maxEpisode, window detectors.Micros
+	maxAccounts, maxPairs, maxTrades     int
+}
+
+// group is the layers of a group of configurations, in the order of their first configuration.
+type group struct {
+	layers []*detector
+}
+
+func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error) {
+	// The accounts' links are read only: every layer shares them.
+	accounts := make(map[string]account, len(env.Accounts))
 	for id, a := range env.Accounts {
-		d.accounts[id] = account{group: a.OwnerGroup, ip: a.IPHash, device: a.DeviceHash, referrer: a.Referrer}
+		accounts[id] = account{group: a.OwnerGroup, ip: a.IPHash, device: a.DeviceHash, referrer: a.Referrer}
 	}
-	return d, nil
+	key := func(p detectors.Params) stateKey {
+		return stateKey{
+			matchWindow: p.Duration("match_window"), gap: p.Duration("gap"), maxEpisode: p.Duration("max_episode"), window: p.Duration("window"),
+			maxAccounts: p.Int("max_accounts"), maxPairs: p.Int("max_pairs"), maxTrades: p.Int("max_episode_trades"),
+		}
+	}
+	layerOf, n := detectors.Layers(len(ps), func(i int) stateKey { return key(ps[i]) })
+	g := &group{layers: make([]*detector, n)}
+	for i, p := range ps {
+		d := g.layers[layerOf[i]]
+		if d == nil {
+			k := key(p)
+			d = &detector{
+				matchWindow: k.matchWindow, gap: k.gap, maxEpisode: k.maxEpisode, window: k.window,
+				maxAccounts: k.maxAccounts, maxPairs: k.maxPairs, maxTrades: k.maxTrades,
+				accounts: accounts, symbols: map[string]*symbolState{}, episodes: map[pairKey]*episode{},
+			}
+			d.recent = recent.New[placed](d.matchWindow)
+			g.layers[layerOf[i]] = d
+		}
+		tol := p.Get("size_tolerance")
+		ti := -1
+		for j, t := range d.tolerances {
+			if t == tol {
+				ti = j
+				break
+			}
+		}
+		if ti < 0 {
+			ti = len(d.tolerances)
+			d.tolerances = append(d.tolerances, tol)
+		}
+		d.scorings = append(d.scorings, scoring{config: i, tolerance: ti, countScale: p.Get("count_scale"), concExp: p.Get("concentration_exponent")})
+	}
+	return g, nil
+}
+
+// OnEvent feeds the event to every layer: a configuration's alerts come from its layer alone, in
+// the order a separate instance raises them.
+func (g *group) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
+	for _, d := range g.layers {
+		d.OnEvent(ev, emit)
+	}
+}
+
+// Flush flushes every layer.
+func (g *group) Flush(emit detectors.GroupEmit) {
+	for _, d := range g.layers {
+		d.Flush(emit)
+	}
 }
 
 // related reports whether two accounts are one owner or linked (wash_trade's ground, not
@@ -207,22 +282,26 @@ func (d *detector) related(a, b string) bool {
 }
 
 // SizeMatch is how closely a taker order's quantity matches the maker order's: 1 when equal,
-// exp(−|ln(taker/maker)| / size_tolerance) otherwise.
-func (d *detector) SizeMatch(makerQty, takerQty float64) float64 {
-	if math.Abs(makerQty-takerQty) <= 1e-9*math.Max(makerQty, takerQty) {
+// exp(−|ln(taker/maker)| / tolerance) otherwise.
+func SizeMatch(makerQty, takerQty, tolerance float64) float64 {
+	if sameSize(makerQty, takerQty) {
 		return 1
 	}
-	return math.Exp(-math.Abs(math.Log(takerQty/makerQty)) / d.sizeTolerance)
+	return math.Exp(-math.Abs(math.Log(takerQty/makerQty)) / tolerance)
+}
+
+func sameSize(makerQty, takerQty float64) bool {
+	return math.Abs(makerQty-takerQty) <= 1e-9*math.Max(makerQty, takerQty)
 }
 
 // Score is the episode score of n bilateral trades, m of them matched (a sum of size-match
 // weights), with the pair's concentration (see the package doc).
-func (d *detector) Score(n int, m, concentration float64) float64 {
+func (sc *scoring) Score(n int, m, concentration float64) float64 {
 	if n <= 0 {
 		return 0
 	}
-	count := 1 - math.Exp(-float64(n-1)/d.countScale)
-	return math.Sqrt(count*math.Min(1, m/float64(n))) * math.Pow(math.Max(0, math.Min(1, concentration)), d.concExp)
+	count := 1 - math.Exp(-float64(n-1)/sc.countScale)
+	return math.Sqrt(count*math.Min(1, m/float64(n))) * math.Pow(math.Max(0, math.Min(1, concentration)), sc.concExp)
 }
 
 func (d *detector) symbol(name string) *symbolState {
@@ -238,7 +317,7 @@ func (d *detector) symbol(name string) *symbolState {
 	return s
 }
 
-func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
+func (d *detector) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
 	switch ev.Kind {
 	case detectors.KindMark, detectors.KindOrder, detectors.KindTrade:
 	default:
@@ -297,7 +376,7 @@ func decayed(x float64, from, now, tau detectors.Micros) float64 {
 	return x
 }
 
-func (d *detector) onTrade(ev *detectors.Event, s *symbolState, emit detectors.Emit) {
+func (d *detector) onTrade(ev *detectors.Event, s *symbolState, emit detectors.GroupEmit) {
 	t := &ev.Trade
 	notional := math.Abs(t.Price * t.Qty)
 	if t.MakerAccount == "" || t.TakerAccount == "" || !(notional > 0) || math.IsInf(notional, 0) {
@@ -323,7 +402,9 @@ func (d *detector) onTrade(ev *detectors.Event, s *symbolState, emit detectors.E
 			d.dropped++
 			return
 		}
-		e = &episode{k: k, first: ev.TS, flowAt: ev.TS, seq: d.nextSeq}
+		nt := len(d.tolerances)
+		sums := make([]float64, 2*nt)
+		e = &episode{k: k, first: ev.TS, flowAt: ev.TS, seq: d.nextSeq, m: sums[:nt:nt], delaySum: sums[nt:]}
 		d.nextSeq++
 		d.episodes[k] = e
 	} else {
@@ -343,9 +424,16 @@ func (d *detector) onTrade(ev *detectors.Event, s *symbolState, emit detectors.E
 	mkTS, mk, okM := d.recent.Get(t.MakerOrderID)
 	tkTS, tk, okT := d.recent.Get(t.TakerOrderID)
 	if okM && okT && mk.account == t.MakerAccount && tk.account == t.TakerAccount && ev.TS-mkTS <= d.matchWindow && ev.TS-tkTS <= d.matchWindow {
-		w := d.SizeMatch(mk.qty, tk.qty)
-		e.m += w
-		e.delaySum += w * float64(ev.TS-mkTS) / float64(detectors.Second)
+		dt := float64(ev.TS - mkTS)
+		same := sameSize(mk.qty, tk.qty)
+		for j, tol := range d.tolerances {
+			w := 1.0
+			if !same {
+				w = math.Exp(-math.Abs(math.Log(tk.qty/mk.qty)) / tol)
+			}
+			e.m[j] += w
+			e.delaySum[j] += w * dt / float64(detectors.Second)
+		}
 	}
 	if s.mark > 0 {
 		// b's gain against the mark: it bought below (or sold above) the mark.
@@ -365,7 +453,7 @@ func (d *detector) onTrade(ev *detectors.Event, s *symbolState, emit detectors.E
 
 // closeDue judges the symbol's episodes whose gap is over (all of them at the end of the input)
 // at now, in opening order. They are the front of the list by last trade.
-func (d *detector) closeDue(s *symbolState, now detectors.Micros, all bool, emit detectors.Emit) {
+func (d *detector) closeDue(s *symbolState, now detectors.Micros, all bool, emit detectors.GroupEmit) {
 	due := d.due[:0]
 	for e := s.oldest; e != nil && (all || now-e.last >= d.gap); e = s.oldest {
 		s.unlink(e)
@@ -380,49 +468,74 @@ func (d *detector) closeDue(s *symbolState, now detectors.Micros, all bool, emit
 }
 
 // closeOne judges one episode before its gap is over (max_episode reached).
-func (d *detector) closeOne(s *symbolState, e *episode, now detectors.Micros, emit detectors.Emit) {
+func (d *detector) closeOne(s *symbolState, e *episode, now detectors.Micros, emit detectors.GroupEmit) {
 	s.unlink(e)
 	d.judge(e, now, emit)
 }
 
-func (d *detector) judge(e *episode, now detectors.Micros, emit detectors.Emit) {
+func (d *detector) judge(e *episode, now detectors.Micros, emit detectors.GroupEmit) {
 	delete(d.episodes, e.k)
-	var delay, bp, consistency float64
-	if e.m > 0 {
-		delay = e.delaySum / e.m
-	}
+	var bp, consistency float64
 	if e.transferNotional > 0 {
 		bp = e.transfer / e.transferNotional * 1e4
 	}
 	if e.absGain > 0 {
 		consistency = math.Abs(e.transfer) / e.absGain
 	}
-	a := detectors.Alert{
-		Symbol: e.k.symbol, Accounts: []string{e.k.a, e.k.b}, TS: now, WindowStart: e.first, WindowEnd: e.last,
-		Score: d.Score(e.n, e.m, e.concentration),
-		Evidence: detectors.Evidence{Features: map[string]float64{
-			"trades": float64(e.n), "matched": e.m, "matched_fraction": e.m / float64(e.n),
-			"concentration": e.concentration, "notional": e.notional, "mean_match_delay_s": delay,
-			"transfer": e.transfer, "transfer_bp": bp, "transfer_consistency": consistency,
-		}},
-	}
+	var tradeIDs, orderIDs []int64
 	for _, tr := range e.trades {
-		a.Evidence.TradeIDs = append(a.Evidence.TradeIDs, tr.tradeID)
+		tradeIDs = append(tradeIDs, tr.tradeID)
 		for _, id := range []int64{tr.makerOrderID, tr.takerOrderID} {
 			if id != 0 {
-				a.Evidence.OrderIDs = append(a.Evidence.OrderIDs, id)
+				orderIDs = append(orderIDs, id)
 			}
 		}
 	}
-	a.Evidence.TradeIDs = detectors.SortedUnique(a.Evidence.TradeIDs)
-	a.Evidence.OrderIDs = detectors.SortedUnique(a.Evidence.OrderIDs)
-	if consistency > 0.9 && e.m > 0 {
-		a.Evidence.Note = "the matched trades moved money one way: " + e.k.b + " gained what " + e.k.a + " lost, against the mark"
+	tradeIDs = detectors.SortedUnique(tradeIDs)
+	orderIDs = detectors.SortedUnique(orderIDs)
+	var note string
+	if consistency > 0.9 {
+		note = "the matched trades moved money one way: " + e.k.b + " gained what " + e.k.a + " lost, against the mark"
 		if e.transfer < 0 {
-			a.Evidence.Note = "the matched trades moved money one way: " + e.k.a + " gained what " + e.k.b + " lost, against the mark"
+			note = "the matched trades moved money one way: " + e.k.a + " gained what " + e.k.b + " lost, against the mark"
 		}
 	}
-	emit(a)
+	last := len(d.scorings) - 1
+	for i := range d.scorings {
+		sc := &d.scorings[i]
+		m := e.m[sc.tolerance]
+		var delay float64
+		if m > 0 {
+			delay = e.delaySum[sc.tolerance] / m
+		}
+		a := detectors.Alert{
+			Symbol: e.k.symbol, Accounts: []string{e.k.a, e.k.b}, TS: now, WindowStart: e.first, WindowEnd: e.last,
+			Score: sc.Score(e.n, m, e.concentration),
+			Evidence: detectors.Evidence{TradeIDs: tradeIDs, OrderIDs: orderIDs, Features: map[string]float64{
+				"trades": float64(e.n), "matched": m, "matched_fraction": m / float64(e.n),
+				"concentration": e.concentration, "notional": e.notional, "mean_match_delay_s": delay,
+				"transfer": e.transfer, "transfer_bp": bp, "transfer_consistency": consistency,
+			}},
+		}
+		// Each configuration's alert owns its slices (consumers may keep or sort them); the
+		// last takes the ones built here.
+		if i < last {
+			a.Evidence.TradeIDs = cloneIDs(tradeIDs)
+			a.Evidence.OrderIDs = cloneIDs(orderIDs)
+		}
+		if consistency > 0.9 && m > 0 {
+			a.Evidence.Note = note
+		}
+		emit(sc.config, a)
+	}
+}
+
+// cloneIDs copies ids, keeping nil as nil (as a separate instance's alert has it).
+func cloneIDs(ids []int64) []int64 {
+	if ids == nil {
+		return nil
+	}
+	return append(make([]int64, 0, len(ids)), ids...)
 }
 
 // sweep forgets the symbol's account notionals idle for five time constants, every `window`
@@ -438,7 +551,7 @@ func (d *detector) sweep(s *symbolState, now detectors.Micros) {
 }
 
 // Flush judges every open episode at its symbol's last event, symbols in name order.
-func (d *detector) Flush(emit detectors.Emit) {
+func (d *detector) Flush(emit detectors.GroupEmit) {
 	names := make([]string, 0, len(d.symbols))
 	for n, s := range d.symbols {
 		if s.oldest != nil {

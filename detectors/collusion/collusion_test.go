@@ -11,6 +11,7 @@ import (
 
 func TestScripts(t *testing.T) { scripttest.RunDir(t, "testdata") }
 
+// build returns the single layer of a group of one configuration.
 func build(t *testing.T, values map[string]float64) *detector {
 	t.Helper()
 	s, ok := detectors.Lookup(Name)
@@ -21,11 +22,11 @@ func build(t *testing.T, values map[string]float64) *detector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := newDetector(p, detectors.Env{})
+	g, err := newGroup([]detectors.Params{p}, detectors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d.(*detector)
+	return g.(*group).layers[0]
 }
 
 // TestStateIsBounded trades many distinct pairs and checks the caps and horizons: open
@@ -34,7 +35,7 @@ func TestStateIsBounded(t *testing.T) {
 	d := build(t, map[string]float64{"max_pairs": 100, "max_accounts": 500, "window": 10, "gap": 5, "match_window": 1})
 	ev := detectors.Event{Symbol: "X"}
 	alerts := 0
-	emit := func(detectors.Alert) { alerts++ }
+	emit := func(int, detectors.Alert) { alerts++ }
 	for i := 0; i < 20_000; i++ {
 		ev.TS = int64(i) * 100 * detectors.Millisecond
 		ev.Kind = detectors.KindOrder
@@ -67,7 +68,7 @@ func TestStateIsBounded(t *testing.T) {
 func TestEpisodesCloseInOpeningOrder(t *testing.T) {
 	d := build(t, map[string]float64{"gap": 10})
 	var closed []string
-	emit := func(a detectors.Alert) { closed = append(closed, a.Accounts[0]+a.Accounts[1]) }
+	emit := func(_ int, a detectors.Alert) { closed = append(closed, a.Accounts[0]+a.Accounts[1]) }
 	trade := func(ts detectors.Micros, maker, taker string) {
 		ev := detectors.Event{TS: ts, Symbol: "X", Kind: detectors.KindTrade, Trade: detectors.Trade{
 			TradeID: ts, Price: 100, Qty: 1, TakerSide: detectors.Buy, MakerAccount: maker, TakerAccount: taker}}
