@@ -54,6 +54,19 @@
 // (to recognise fleeting cancels; two generations of maps, the older dropped whole every
 // max(fleeting, 0.1 s), so at most twice that), and the open episodes with at most
 // max_evidence_orders ids.
+//
+// # Groups
+//
+// The detector offers groups (detectors.Spec.NewGroup; the single detector is a group of one).
+// The configurations that agree on window, baseline, fleeting, max_window_messages,
+// max_accounts, min_messages, min_burst_ratio and gap share one layer: the windows, counters and
+// usual rates per account, the fleeting index and the episodes, kept once. The episode
+// parameters are part of the layer because an open episode keeps its account from being
+// forgotten (by the sweep and, when gap exceeds 5·baseline, at its next message), which changes
+// what max_accounts admits and what the usual rate remembers: sharing the windows across
+// different triggers would not give exactly a separate instance's alerts. Per configuration only
+// the score (count_scale, ratio_scale, otr_scale, drift_scale) and the evidence cap (each
+// configuration takes its prefix of the layer's ids, kept up to the largest cap) remain.
 package quotestuffing
 
 import (
@@ -93,7 +106,7 @@ func init() {
 			{Name: "max_accounts", Default: 100000, Min: 1, Max: 1e8, Integer: true, Unit: "count", Doc: "cap on the (account, symbol) pairs tracked"},
 			{Name: "max_evidence_orders", Default: 200, Min: 0, Max: 1e6, Integer: true, Unit: "count", Doc: "cap on the order ids listed as an episode's evidence"},
 		},
-		New: newDetector,
+		NewGroup: newGroup,
 	})
 }
 
@@ -155,13 +168,29 @@ type placed struct {
 	a *account
 }
 
-type detector struct {
-	window, baseline, gap, fleeting detectors.Micros
-	minMessages, maxWindow          int
-	maxAccounts, maxEvidence        int
-	minRatio                        float64
-	countScale, ratioScale          float64
-	otrScale, driftScale            float64
+// layerKey holds the parameters the windows, rates, triggers and episodes depend on: the
+// configurations of a group that agree on all of them share one layer.
+type layerKey struct {
+	window, baseline, gap, fleeting     detectors.Micros
+	minMessages, maxWindow, maxAccounts int
+	minRatio                            float64
+}
+
+// scorer is one configuration's part: the scales of its score and its cap on evidence.
+type scorer struct {
+	config                 int // index in the group
+	countScale, ratioScale float64
+	otrScale, driftScale   float64
+	maxEvidence            int
+}
+
+// layer is the state of the configurations sharing one layerKey: the accounts' windows,
+// counters and rates, the fleeting index and the episodes, kept once and judged by each of its
+// scorers.
+type layer struct {
+	layerKey
+	scorers     []scorer
+	maxEvidence int // the largest of the scorers': each takes its prefix of the evidence
 
 	symbols   map[string]*symbolState
 	nAccounts int                 // accounts tracked, all symbols
@@ -171,19 +200,53 @@ type detector struct {
 	lastSym   *symbolState // the last event's: runs of one symbol skip the map
 }
 
-func newDetector(p detectors.Params, _ detectors.Env) (detectors.Detector, error) {
-	return &detector{
-		window: p.Duration("window"), baseline: p.Duration("baseline"), gap: p.Duration("gap"),
-		fleeting: p.Duration("fleeting"), minMessages: p.Int("min_messages"), maxWindow: p.Int("max_window_messages"),
-		maxAccounts: p.Int("max_accounts"), maxEvidence: p.Int("max_evidence_orders"), minRatio: p.Get("min_burst_ratio"),
-		countScale: p.Get("count_scale"), ratioScale: p.Get("ratio_scale"), otrScale: p.Get("otr_scale"),
-		driftScale: p.Get("drift_scale"),
-		symbols:    map[string]*symbolState{}, recent: recent.New[placed](p.Duration("fleeting")),
-	}, nil
+// group is the configurations of a sweep, one layer per distinct layerKey. A single detector is
+// a group of one.
+type group struct {
+	layers []*layer
+}
+
+func newGroup(ps []detectors.Params, _ detectors.Env) (detectors.Group, error) {
+	keys := make([]layerKey, len(ps))
+	for i, p := range ps {
+		keys[i] = layerKey{
+			window: p.Duration("window"), baseline: p.Duration("baseline"), gap: p.Duration("gap"),
+			fleeting: p.Duration("fleeting"), minMessages: p.Int("min_messages"), maxWindow: p.Int("max_window_messages"),
+			maxAccounts: p.Int("max_accounts"), minRatio: p.Get("min_burst_ratio"),
+		}
+	}
+	layerOf, n := detectors.Layers(len(ps), func(i int) layerKey { return keys[i] })
+	g := &group{layers: make([]*layer, n)}
+	for i, p := range ps {
+		l := g.layers[layerOf[i]]
+		if l == nil {
+			l = &layer{layerKey: keys[i], symbols: map[string]*symbolState{}, recent: recent.New[placed](keys[i].fleeting)}
+			g.layers[layerOf[i]] = l
+		}
+		sc := scorer{
+			config: i, countScale: p.Get("count_scale"), ratioScale: p.Get("ratio_scale"), otrScale: p.Get("otr_scale"),
+			driftScale: p.Get("drift_scale"), maxEvidence: p.Int("max_evidence_orders"),
+		}
+		l.scorers = append(l.scorers, sc)
+		l.maxEvidence = max(l.maxEvidence, sc.maxEvidence)
+	}
+	return g, nil
+}
+
+func (g *group) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
+	for _, l := range g.layers {
+		l.OnEvent(ev, emit)
+	}
+}
+
+func (g *group) Flush(emit detectors.GroupEmit) {
+	for _, l := range g.layers {
+		l.Flush(emit)
+	}
 }
 
 // Score is the episode score (see the package doc).
-func (d *detector) Score(peak int, expected float64, messages, news, fleeting, executions int64, driftBP float64) float64 {
+func (d *scorer) Score(peak int, expected float64, messages, news, fleeting, executions int64, driftBP float64) float64 {
 	intensity := 1 - math.Exp(-float64(peak)/d.countScale)
 	burst := 1 - math.Exp(-math.Max(0, float64(peak)/math.Max(expected, 1)-1)/d.ratioScale)
 	var fl float64
@@ -195,7 +258,7 @@ func (d *detector) Score(peak int, expected float64, messages, news, fleeting, e
 	return math.Sqrt(intensity * burst * fl * otr * calm)
 }
 
-func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
+func (d *layer) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
 	if ev.Kind != detectors.KindOrder {
 		return // the clock of a symbol is its order events only
 	}
@@ -351,7 +414,7 @@ func (a *account) grow() {
 
 // closeDue judges the symbol's episodes whose gap is over (all of them at the end of the input)
 // at now, in opening order, and recomputes the symbol's deadline.
-func (d *detector) closeDue(s *symbolState, now detectors.Micros, all bool, emit detectors.Emit) {
+func (d *layer) closeDue(s *symbolState, now detectors.Micros, all bool, emit detectors.GroupEmit) {
 	kept := s.open[:0]
 	s.deadline = math.MaxInt64
 	for _, e := range s.open {
@@ -366,7 +429,9 @@ func (d *detector) closeDue(s *symbolState, now detectors.Micros, all bool, emit
 	s.open = kept
 }
 
-func (d *detector) judge(e *episode, now detectors.Micros, emit detectors.Emit) {
+// judge closes an episode and raises its alert for each configuration of the layer, in the
+// order of the group.
+func (d *layer) judge(e *episode, now detectors.Micros, emit detectors.GroupEmit) {
 	e.acct.ep = nil
 	c := counts{
 		messages: e.atLast.messages - e.start.messages, news: e.atLast.news - e.start.news,
@@ -377,24 +442,33 @@ func (d *detector) judge(e *episode, now detectors.Micros, emit detectors.Emit) 
 	if e.firstPrice > 0 {
 		drift = math.Abs(e.lastPrice-e.firstPrice) / e.firstPrice * 1e4
 	}
-	emit(detectors.Alert{
-		Symbol: e.acct.k.symbol, Accounts: []string{e.acct.k.account}, TS: now, WindowStart: e.first, WindowEnd: e.last,
-		Score: d.Score(e.peak, e.expected, c.messages, c.news, c.fleeting, c.executions, drift),
-		Evidence: detectors.Evidence{
-			OrderIDs: detectors.SortedUnique(e.orderIDs),
-			Features: map[string]float64{
-				"peak_messages": float64(e.peak), "messages": float64(c.messages), "new_orders": float64(c.news),
-				"fleeting_orders": float64(c.fleeting), "executions": float64(c.executions), "order_to_trade": otr,
-				"usual_rate": e.usualRate, "burst_ratio": float64(e.peak) / math.Max(e.expected, 1), "drift_bp": drift,
+	for i := range d.scorers {
+		sc := &d.scorers[i]
+		// The evidence a smaller cap would have kept is a prefix of the layer's (the same ids,
+		// appended in the same order, cut earlier).
+		ids := e.orderIDs[:min(len(e.orderIDs), sc.maxEvidence)]
+		if len(ids) == 0 {
+			ids = nil // as a cap of 0 leaves them: no evidence, not an empty list
+		}
+		emit(sc.config, detectors.Alert{
+			Symbol: e.acct.k.symbol, Accounts: []string{e.acct.k.account}, TS: now, WindowStart: e.first, WindowEnd: e.last,
+			Score: sc.Score(e.peak, e.expected, c.messages, c.news, c.fleeting, c.executions, drift),
+			Evidence: detectors.Evidence{
+				OrderIDs: detectors.SortedUnique(ids),
+				Features: map[string]float64{
+					"peak_messages": float64(e.peak), "messages": float64(c.messages), "new_orders": float64(c.news),
+					"fleeting_orders": float64(c.fleeting), "executions": float64(c.executions), "order_to_trade": otr,
+					"usual_rate": e.usualRate, "burst_ratio": float64(e.peak) / math.Max(e.expected, 1), "drift_bp": drift,
+				},
 			},
-		},
-	})
+		})
+	}
 }
 
 // sweep forgets accounts idle for 5 time constants of the usual rate (under 1% of it left) and
 // without an open episode, every `baseline` seconds of event time. Deletion only: the iteration
 // order does not matter.
-func (d *detector) sweep(now detectors.Micros) {
+func (d *layer) sweep(now detectors.Micros) {
 	for _, s := range d.symbols {
 		for name, a := range s.accounts {
 			if a.ep == nil && a.last < now-5*d.baseline {
@@ -407,7 +481,7 @@ func (d *detector) sweep(now detectors.Micros) {
 }
 
 // Flush judges every open episode at its symbol's last order event, symbols in name order.
-func (d *detector) Flush(emit detectors.Emit) {
+func (d *layer) Flush(emit detectors.GroupEmit) {
 	names := make([]string, 0, len(d.symbols))
 	for n, s := range d.symbols {
 		if len(s.open) > 0 {

@@ -11,7 +11,8 @@ import (
 
 func TestScripts(t *testing.T) { scripttest.RunDir(t, "testdata") }
 
-func build(t *testing.T, values map[string]float64) *detector {
+// build returns the single layer of a group of one configuration.
+func build(t *testing.T, values map[string]float64) *layer {
 	t.Helper()
 	s, ok := detectors.Lookup(Name)
 	if !ok {
@@ -21,11 +22,11 @@ func build(t *testing.T, values map[string]float64) *detector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := newDetector(p, detectors.Env{})
+	g, err := newGroup([]detectors.Params{p}, detectors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d.(*detector)
+	return g.(*group).layers[0]
 }
 
 // TestStateIsBounded sends orders of many accounts, one burst each, and checks that idle accounts
@@ -35,7 +36,7 @@ func TestStateIsBounded(t *testing.T) {
 	d := build(t, map[string]float64{"baseline": 100, "max_accounts": 100, "max_window_messages": 50, "gap": 1})
 	ev := detectors.Event{Symbol: "X", Kind: detectors.KindOrder}
 	alerts := 0
-	emit := func(detectors.Alert) { alerts++ }
+	emit := func(int, detectors.Alert) { alerts++ }
 	// The symbol's first order, long before: a burst at the very start of an input cannot be told
 	// from the account's usual rate (the weight of its history is a window at most).
 	ev.Order = detectors.Order{Account: "m", OrderID: 1, Event: detectors.OrderNew, Side: detectors.Sell, Type: detectors.Limit, Price: 101, Qty: 1, LeavesQty: 1}
