@@ -59,6 +59,17 @@
 // not considered until room frees), the liquidations of the last burst_window + reversal_window
 // + burst_gap seconds; the typical order size; the positions tracker (accounts active within
 // position_horizon, at most `max_accounts`).
+//
+// # Groups
+//
+// A group of configurations (a sweep, detectors.Spec.NewGroup) keeps the state above once per
+// distinct value of the parameters it depends on (burst_gap, burst_window, reversal_window,
+// position_horizon, typical_halflife, max_accounts): the prices, the open bursts, the
+// liquidations, the typical size and the positions. The bursts waiting for their reversal and
+// their reversals are kept once per distinct (min_burst_orders, min_burst_ratio,
+// max_candidates), the filter that makes them; a scored burst's terms are computed once, and
+// only size_scale, move_scale_bp and cascade_liquidations are applied per configuration. A
+// single instance is a group of one.
 package momentum
 
 import (
@@ -102,10 +113,12 @@ func init() {
 			{Name: "max_candidates", Default: 100000, Min: 1, Max: 1e8, Integer: true, Unit: "count", Doc: "cap on bursts waiting for their reversal, all symbols"},
 			{Name: "max_accounts", Default: 1000000, Min: 1, Max: 1e9, Integer: true, Unit: "count", Doc: "cap on (symbol, account) positions tracked"},
 		},
-		New: newDetector,
+		NewGroup: newGroup,
 	})
 }
 
+// burst is an open burst (in its layer's state, shared by the layer's filters) or, once closed
+// and kept, a filter's own copy waiting for its reversal.
 type burst struct {
 	account              string
 	side                 detectors.Side
@@ -138,40 +151,122 @@ type symbol struct {
 	index   float64  // the last mark's index price, 0 before the first
 	lastRel float64  // the last trade's price relative to the index when it traded
 	open    []*burst // at most one per account, in opening order
-	waiting []*burst // closed bursts by deadline (non-decreasing: deadline = last + window)
-	byAcct  map[string][]*burst
 	liqs    []liquidation
 	// expireAt is at most the earliest time an open burst's gap or window is over (a lower
 	// bound: a burst's last trade only moves it later): before it, expire has nothing to close.
 	expireAt detectors.Micros
+	// pending is, per filter of the layer (same index), the symbol's bursts waiting for their
+	// reversal.
+	pending []pending
+}
+
+// pending is one filter's bursts of one symbol waiting for their reversal.
+type pending struct {
+	waiting []*burst // closed bursts by deadline (non-decreasing: deadline = last + window)
+	byAcct  map[string][]*burst
 	// scored counts the waiting bursts scored since due last forgot the scored ones.
 	scored int
 }
 
-type detector struct {
-	gap, window, reversal      detectors.Micros
-	minRatio                   float64
-	minOrders                  int
-	sizeScale, moveScale       float64
-	cascade                    int
-	maxCandidates, candidates  int
-	symbols                    map[string]*symbol
-	tracker                    *positions.Tracker
-	typical                    *positions.OrderSizes
-	now                        detectors.Micros // the last event's ts
-	last                       *symbol          // the last event's symbol: runs of one symbol skip the map
-	droppedCandidates, skipped int64
+// scoring is one configuration's part: the scales of its score and its liquidation cut.
+type scoring struct {
+	config               int // the configuration's index in the group
+	sizeScale, moveScale float64
+	cascade              int
 }
 
-func newDetector(p detectors.Params, _ detectors.Env) (detectors.Detector, error) {
-	return &detector{
-		gap: p.Duration("burst_gap"), window: p.Duration("burst_window"), reversal: p.Duration("reversal_window"),
-		minRatio: p.Get("min_burst_ratio"), minOrders: p.Int("min_burst_orders"), sizeScale: p.Get("size_scale"), moveScale: p.Get("move_scale_bp"),
-		cascade: p.Int("cascade_liquidations"), maxCandidates: p.Int("max_candidates"),
-		symbols: map[string]*symbol{},
-		tracker: positions.NewTracker(p.Duration("position_horizon"), p.Int("max_accounts")),
-		typical: positions.NewOrderSizes(p.Get("typical_halflife")),
-	}, nil
+// filter is the configurations of a layer that keep the same bursts (same min_burst_orders,
+// min_burst_ratio and max_candidates): their bursts waiting for a reversal are kept once, and
+// scored once for all of them.
+type filter struct {
+	minRatio                  float64
+	minOrders                 int
+	maxCandidates, candidates int
+	scorings                  []scoring
+}
+
+// detector is the state of the configurations sharing the parameters it depends on (a layer of
+// a group), and their filters.
+type detector struct {
+	gap, window, reversal detectors.Micros
+	filters               []filter
+	symbols               map[string]*symbol
+	tracker               *positions.Tracker
+	typical               *positions.OrderSizes
+	now                   detectors.Micros // the last event's ts
+	last                  *symbol          // the last event's symbol: runs of one symbol skip the map
+}
+
+// stateKey is the values of the parameters a layer's state depends on.
+type stateKey struct {
+	gap, window, reversal, horizon detectors.Micros
+	halflife                       float64
+	maxAccounts                    int
+}
+
+// filterKey is the values of the parameters a filter's bursts depend on (within a layer).
+type filterKey struct {
+	layer                    int
+	minRatio                 float64
+	minOrders, maxCandidates int
+}
+
+// group is the layers of a group of configurations, in the order of their first configuration.
+type group struct {
+	layers []*detector
+}
+
+func newGroup(ps []detectors.Params, _ detectors.Env) (detectors.Group, error) {
+	layerOf, n := detectors.Layers(len(ps), func(i int) stateKey {
+		p := ps[i]
+		return stateKey{
+			gap: p.Duration("burst_gap"), window: p.Duration("burst_window"), reversal: p.Duration("reversal_window"),
+			horizon: p.Duration("position_horizon"), halflife: p.Get("typical_halflife"), maxAccounts: p.Int("max_accounts"),
+		}
+	})
+	filterOf, _ := detectors.Layers(len(ps), func(i int) filterKey {
+		p := ps[i]
+		return filterKey{layer: layerOf[i], minRatio: p.Get("min_burst_ratio"), minOrders: p.Int("min_burst_orders"), maxCandidates: p.Int("max_candidates")}
+	})
+	g := &group{layers: make([]*detector, n)}
+	filterIndex := map[int]int{} // filterOf → index in its layer's filters
+	for i, p := range ps {
+		d := g.layers[layerOf[i]]
+		if d == nil {
+			d = &detector{
+				gap: p.Duration("burst_gap"), window: p.Duration("burst_window"), reversal: p.Duration("reversal_window"),
+				symbols: map[string]*symbol{},
+				tracker: positions.NewTracker(p.Duration("position_horizon"), p.Int("max_accounts")),
+				typical: positions.NewOrderSizes(p.Get("typical_halflife")),
+			}
+			g.layers[layerOf[i]] = d
+		}
+		f, ok := filterIndex[filterOf[i]]
+		if !ok {
+			f = len(d.filters)
+			filterIndex[filterOf[i]] = f
+			d.filters = append(d.filters, filter{minRatio: p.Get("min_burst_ratio"), minOrders: p.Int("min_burst_orders"), maxCandidates: p.Int("max_candidates")})
+		}
+		d.filters[f].scorings = append(d.filters[f].scorings, scoring{
+			config: i, sizeScale: p.Get("size_scale"), moveScale: p.Get("move_scale_bp"), cascade: p.Int("cascade_liquidations"),
+		})
+	}
+	return g, nil
+}
+
+// OnEvent feeds the event to every layer: a configuration's alerts come from its layer alone, in
+// the order a separate instance raises them.
+func (g *group) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
+	for _, d := range g.layers {
+		d.OnEvent(ev, emit)
+	}
+}
+
+// Flush flushes every layer.
+func (g *group) Flush(emit detectors.GroupEmit) {
+	for _, d := range g.layers {
+		d.Flush(emit)
+	}
 }
 
 func (d *detector) sym(name string) *symbol {
@@ -180,7 +275,7 @@ func (d *detector) sym(name string) *symbol {
 	}
 	s := d.symbols[name]
 	if s == nil {
-		s = &symbol{name: name, byAcct: map[string][]*burst{}}
+		s = &symbol{name: name, pending: make([]pending, len(d.filters))}
 		d.symbols[name] = s
 	}
 	d.last = s
@@ -199,7 +294,7 @@ func (d *detector) known(name string) *symbol {
 	return s
 }
 
-func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
+func (d *detector) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
 	d.now = max(d.now, ev.TS)
 	switch ev.Kind {
 	case detectors.KindTrade:
@@ -264,33 +359,46 @@ func (d *detector) expiry(b *burst) detectors.Micros {
 	return min(b.last+d.gap, b.start+d.window)
 }
 
-// close turns an open burst into a candidate waiting for its reversal, or merges it into the
-// account's waiting burst of the same side that has no reversal yet.
+// close hands a burst leaving the open ones to every filter. The burst is not changed after: a
+// filter keeping it keeps a copy.
 func (d *detector) close(s *symbol, b *burst) {
-	if b.qty < d.minRatio*b.typical || b.orders < d.minOrders {
+	for i := range d.filters {
+		d.closeFor(&d.filters[i], &s.pending[i], b)
+	}
+}
+
+// closeFor turns a closed burst into one of the filter's candidates waiting for its reversal, or
+// merges it into the account's waiting burst of the same side that has no reversal yet.
+func (d *detector) closeFor(f *filter, p *pending, b *burst) {
+	if b.qty < f.minRatio*b.typical || b.orders < f.minOrders {
 		// Too small on its own; but a waiting burst of the account may still grow by it.
-		if !d.merge(s, b) {
-			return
-		}
+		d.merge(p, b)
 		return
 	}
-	if d.merge(s, b) {
+	if d.merge(p, b) {
 		return
 	}
-	if d.candidates >= d.maxCandidates {
-		d.droppedCandidates++
+	if f.candidates >= f.maxCandidates {
 		return
 	}
-	b.deadline = b.last + d.reversal
-	s.waiting = append(s.waiting, b)
-	s.byAcct[b.account] = append(s.byAcct[b.account], b)
-	d.candidates++
+	w := new(burst)
+	*w = *b
+	// Full slice expressions: appending to the copy's evidence never writes into b's arrays,
+	// which other filters copy too.
+	w.tradeIDs, w.orderIDs = b.tradeIDs[:len(b.tradeIDs):len(b.tradeIDs)], b.orderIDs[:len(b.orderIDs):len(b.orderIDs)]
+	w.deadline = b.last + d.reversal
+	p.waiting = append(p.waiting, w)
+	if p.byAcct == nil {
+		p.byAcct = map[string][]*burst{}
+	}
+	p.byAcct[w.account] = append(p.byAcct[w.account], w)
+	f.candidates++
 }
 
 // merge adds a closed burst to the account's waiting burst of the same side that has no
 // reversal yet, if there is one.
-func (d *detector) merge(s *symbol, b *burst) bool {
-	for _, w := range s.byAcct[b.account] {
+func (d *detector) merge(p *pending, b *burst) bool {
+	for _, w := range p.byAcct[b.account] {
 		if !w.done && w.side == b.side && w.revQty == 0 && b.start-w.last <= d.window {
 			w.qty += b.qty
 			w.marketAtLast += b.marketAtLast
@@ -303,20 +411,20 @@ func (d *detector) merge(s *symbol, b *burst) bool {
 			w.orderIDs = appendCapped(w.orderIDs, b.orderIDs...)
 			w.deadline = b.last + d.reversal
 			// Keep the waiting list ordered by deadline: move w to the end.
-			for i, x := range s.waiting {
+			for i, x := range p.waiting {
 				if x == w {
-					s.waiting = append(s.waiting[:i], s.waiting[i+1:]...)
+					p.waiting = append(p.waiting[:i], p.waiting[i+1:]...)
 					break
 				}
 			}
-			s.waiting = append(s.waiting, w)
+			p.waiting = append(p.waiting, w)
 			return true
 		}
 	}
 	return false
 }
 
-func (d *detector) onTrade(s *symbol, ev *detectors.Event, emit detectors.Emit) {
+func (d *detector) onTrade(s *symbol, ev *detectors.Event, emit detectors.GroupEmit) {
 	t := &ev.Trade
 	if !positions.Valid(t) {
 		return
@@ -369,14 +477,21 @@ func (d *detector) onTrade(s *symbol, ev *detectors.Event, emit detectors.Emit) 
 	// Reversal executions: the taker's trades of side −S, the maker's of side −S (its side is
 	// the taker's opposite, so the taker side is S). Self-trades reverse nothing.
 	if t.TakerAccount != t.MakerAccount {
-		for _, w := range s.byAcct[t.TakerAccount] {
-			if !w.done && w.side == -side {
-				d.reverse(w, ev, s.rel(t.Price), t.TakerOrderID)
+		rel := s.rel(t.Price)
+		for i := range s.pending {
+			p := &s.pending[i]
+			if len(p.waiting) == 0 {
+				continue // (every burst of byAcct is in waiting)
 			}
-		}
-		for _, w := range s.byAcct[t.MakerAccount] {
-			if !w.done && w.side == side {
-				d.reverse(w, ev, s.rel(t.Price), t.MakerOrderID)
+			for _, w := range p.byAcct[t.TakerAccount] {
+				if !w.done && w.side == -side {
+					d.reverse(w, ev, rel, t.TakerOrderID)
+				}
+			}
+			for _, w := range p.byAcct[t.MakerAccount] {
+				if !w.done && w.side == side {
+					d.reverse(w, ev, rel, t.MakerOrderID)
+				}
 			}
 		}
 	}
@@ -392,9 +507,12 @@ func (d *detector) onTrade(s *symbol, ev *detectors.Event, emit detectors.Emit) 
 	d.typical.Add(ev.TS, ev.Symbol, t)
 	d.tracker.OnTrade(ev.TS, ev.Symbol, t)
 	// A burst traded back in full is scored at once.
-	for _, w := range s.waiting {
-		if !w.done && w.revQty >= w.qty {
-			d.score(ev.Symbol, s, w, ev.TS, emit)
+	for i := range s.pending {
+		p := &s.pending[i]
+		for _, w := range p.waiting {
+			if !w.done && w.revQty >= w.qty {
+				d.score(&d.filters[i], ev.Symbol, s, p, w, ev.TS, emit)
+			}
 		}
 	}
 }
@@ -436,33 +554,37 @@ func appendCapped(dst []int64, ids ...int64) []int64 {
 }
 
 // due scores the waiting bursts whose reversal window has passed and forgets scored ones.
-func (d *detector) due(name string, s *symbol, now detectors.Micros, emit detectors.Emit) {
-	for _, w := range s.waiting {
-		if w.deadline > now {
-			break
+func (d *detector) due(name string, s *symbol, now detectors.Micros, emit detectors.GroupEmit) {
+	for i := range s.pending {
+		p := &s.pending[i]
+		f := &d.filters[i]
+		for _, w := range p.waiting {
+			if w.deadline > now {
+				break
+			}
+			if !w.done {
+				d.score(f, name, s, p, w, now, emit)
+			}
 		}
-		if !w.done {
-			d.score(name, s, w, now, emit)
+		if p.scored == 0 {
+			continue // nothing to forget
 		}
-	}
-	if s.scored == 0 {
-		return // nothing to forget
-	}
-	s.scored = 0
-	keep := s.waiting[:0]
-	for _, w := range s.waiting {
-		if w.done {
-			d.forget(s, w)
-		} else {
-			keep = append(keep, w)
+		p.scored = 0
+		keep := p.waiting[:0]
+		for _, w := range p.waiting {
+			if w.done {
+				forget(f, p, w)
+			} else {
+				keep = append(keep, w)
+			}
 		}
+		clear(p.waiting[len(keep):])
+		p.waiting = keep
 	}
-	clear(s.waiting[len(keep):])
-	s.waiting = keep
 }
 
-func (d *detector) forget(s *symbol, w *burst) {
-	list := s.byAcct[w.account]
+func forget(f *filter, p *pending, w *burst) {
+	list := p.byAcct[w.account]
 	for i, x := range list {
 		if x == w {
 			list = append(list[:i], list[i+1:]...)
@@ -470,17 +592,18 @@ func (d *detector) forget(s *symbol, w *burst) {
 		}
 	}
 	if len(list) == 0 {
-		delete(s.byAcct, w.account)
+		delete(p.byAcct, w.account)
 	} else {
-		s.byAcct[w.account] = list
+		p.byAcct[w.account] = list
 	}
-	d.candidates--
+	f.candidates--
 }
 
-// score rates a burst and its reversal and emits an alert when the score is above 0.
-func (d *detector) score(name string, s *symbol, w *burst, now detectors.Micros, emit detectors.Emit) {
+// score rates a burst and its reversal once, and emits an alert for each configuration of the
+// filter under which the score is above 0.
+func (d *detector) score(f *filter, name string, s *symbol, p *pending, w *burst, now detectors.Micros, emit detectors.GroupEmit) {
 	w.done = true
-	s.scored++
+	p.scored++
 	if w.revQty <= 0 || w.ref <= 0 || w.qty <= 0 {
 		return
 	}
@@ -489,10 +612,6 @@ func (d *detector) score(name string, s *symbol, w *burst, now detectors.Micros,
 		if l.side == w.side && l.ts >= w.start && l.ts <= now {
 			liqs++
 		}
-	}
-	if d.cascade > 0 && liqs >= d.cascade {
-		d.skipped++
-		return
 	}
 	sgn := float64(w.side)
 	moveBP := sgn * (w.extreme - w.ref) / w.ref * 1e4
@@ -504,32 +623,36 @@ func (d *detector) score(name string, s *symbol, w *burst, now detectors.Micros,
 	}
 	opening := math.Max(0, math.Min(1, 1-math.Max(0, -sgn*w.positionBefore)/w.qty))
 	reversal := math.Min(1, w.revQty/w.qty)
-	size := positions.Squash(w.qty/w.typical, d.sizeScale)
-	push := positions.Squash(moveBP, d.moveScale)
 	share := math.Min(1, w.qty/w.marketAtLast)
-	sc := math.Pow(size*push*into*share, 0.25) * math.Sqrt(reversal) * opening
-	if !(sc > 0) {
-		return
-	}
-	end := max(w.last, w.revLast)
-	a := detectors.Alert{
-		Symbol: name, Accounts: []string{w.account}, TS: now, WindowStart: w.start, WindowEnd: end, Score: sc,
-		Evidence: detectors.Evidence{
-			TradeIDs: append(append([]int64(nil), w.tradeIDs...), w.revTrades...),
-			OrderIDs: append(append([]int64(nil), w.orderIDs...), w.revOrders...),
-			Features: map[string]float64{
-				"burst_qty": w.qty, "burst_orders": float64(w.orders), "typical_qty": w.typical, "move_bp": moveBP,
-				"reversal_qty": w.revQty, "reversal_fraction": reversal, "into_bp": intoBP,
-				"position_before": w.positionBefore, "opening_fraction": opening, "liquidations": float64(liqs),
-				"market_share": share,
+	for _, c := range f.scorings {
+		if c.cascade > 0 && liqs >= c.cascade {
+			continue // left to liquidation_hunt
+		}
+		size := positions.Squash(w.qty/w.typical, c.sizeScale)
+		push := positions.Squash(moveBP, c.moveScale)
+		sc := math.Pow(size*push*into*share, 0.25) * math.Sqrt(reversal) * opening
+		if !(sc > 0) {
+			continue
+		}
+		end := max(w.last, w.revLast)
+		emit(c.config, detectors.Alert{
+			Symbol: name, Accounts: []string{w.account}, TS: now, WindowStart: w.start, WindowEnd: end, Score: sc,
+			Evidence: detectors.Evidence{
+				TradeIDs: append(append([]int64(nil), w.tradeIDs...), w.revTrades...),
+				OrderIDs: append(append([]int64(nil), w.orderIDs...), w.revOrders...),
+				Features: map[string]float64{
+					"burst_qty": w.qty, "burst_orders": float64(w.orders), "typical_qty": w.typical, "move_bp": moveBP,
+					"reversal_qty": w.revQty, "reversal_fraction": reversal, "into_bp": intoBP,
+					"position_before": w.positionBefore, "opening_fraction": opening, "liquidations": float64(liqs),
+					"market_share": share,
+				},
 			},
-		},
+		})
 	}
-	emit(a)
 }
 
 // Flush scores every burst still waiting: the input ended before its reversal window did.
-func (d *detector) Flush(emit detectors.Emit) {
+func (d *detector) Flush(emit detectors.GroupEmit) {
 	names := make([]string, 0, len(d.symbols))
 	for n := range d.symbols {
 		names = append(names, n)
@@ -541,12 +664,15 @@ func (d *detector) Flush(emit detectors.Emit) {
 			d.close(s, b)
 		}
 		s.open = nil
-		for _, w := range s.waiting {
-			if !w.done {
-				d.score(n, s, w, d.now, emit)
+		for i := range s.pending {
+			p, f := &s.pending[i], &d.filters[i]
+			for _, w := range p.waiting {
+				if !w.done {
+					d.score(f, n, s, p, w, d.now, emit)
+				}
 			}
+			p.waiting, p.byAcct = nil, nil
+			f.candidates = 0
 		}
-		s.waiting, s.byAcct = nil, map[string][]*burst{}
-		d.candidates = 0
 	}
 }
