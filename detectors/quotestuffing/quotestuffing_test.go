@@ -3,6 +3,7 @@ package quotestuffing
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"testing"
 
 	"github.com/fds-dev/fds/detectors"
@@ -88,5 +89,90 @@ func TestSettledIsExact(t *testing.T) {
 		if got, want := settled(x), 1-math.Exp(-x); got != want {
 			t.Errorf("settled(%v) = %v, want %v", x, got, want)
 		}
+	}
+}
+
+// TestGroupMatchesSeparateConfigurations runs configurations that share a layer and differ in
+// the score's scales and the evidence cap (and two values of min_messages, two layers) as one
+// group and each as a group of its own, on bursts of fleeting orders: each configuration must get
+// exactly its separate instance's alerts, and the layers must be shared as the key says.
+func TestGroupMatchesSeparateConfigurations(t *testing.T) {
+	s, _ := detectors.Lookup(Name)
+	var grid []detectors.Params
+	for _, minMessages := range []float64{10, 60} {
+		for _, countScale := range []float64{5, 50} {
+			for _, maxEvidence := range []float64{0, 3, 200} {
+				p, err := s.Resolve(map[string]float64{"min_messages": minMessages, "count_scale": countScale,
+					"max_evidence_orders": maxEvidence, "ratio_scale": countScale / 10, "gap": 5})
+				if err != nil {
+					t.Fatal(err)
+				}
+				grid = append(grid, p)
+			}
+		}
+	}
+	// Events: a quiet account opens the symbol; then three accounts burst 20, 50 and 80 new
+	// orders in 10 ms steps, each cancelled 1 ms later, one burst every 10 s (gap 5 s closes each
+	// episode at the next burst's first order); a last order closes the final episode.
+	var events []detectors.Event
+	add := func(ts detectors.Micros, acct string, id int64, typ detectors.OrderEvent) {
+		events = append(events, detectors.Event{TS: ts, Symbol: "X", Kind: detectors.KindOrder, Order: detectors.Order{
+			Account: acct, OrderID: id, Event: typ, Side: detectors.Buy, Type: detectors.Limit, Price: 100, Qty: 1, LeavesQty: 1}})
+	}
+	add(0, "m", 1, detectors.OrderNew)
+	id := int64(1)
+	for b, n := range []int{20, 50, 80} {
+		acct := fmt.Sprintf("s%d", b)
+		for k := 0; k < n; k++ {
+			id++
+			ts := 1000*detectors.Second + int64(b)*10*detectors.Second + int64(k)*10*detectors.Millisecond
+			add(ts, acct, id, detectors.OrderNew)
+			add(ts+detectors.Millisecond, acct, id, detectors.OrderCancel)
+		}
+	}
+	add(2000*detectors.Second, "m", id+1, detectors.OrderNew)
+
+	run := func(ps []detectors.Params) ([][]detectors.Alert, *group) {
+		g, err := newGroup(ps, detectors.Env{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([][]detectors.Alert, len(ps))
+		emit := func(i int, a detectors.Alert) { out[i] = append(out[i], a) }
+		for k := range events {
+			ev := events[k]
+			g.OnEvent(&ev, emit)
+		}
+		g.Flush(emit)
+		return out, g.(*group)
+	}
+	grouped, g := run(grid)
+	if len(g.layers) != 2 {
+		t.Fatalf("%d layers, want 2 (one per min_messages)", len(g.layers))
+	}
+	scores := map[float64]bool{}
+	for i, p := range grid {
+		separate, _ := run([]detectors.Params{p})
+		if !reflect.DeepEqual(grouped[i], separate[0]) {
+			t.Errorf("configuration %d %v: group %+v, separate %+v", i, p, grouped[i], separate[0])
+		}
+		// min_messages 10 sees all three bursts, 60 the two larger ones (hand count: a burst of
+		// n orders is 2n messages, new and cancel, within a second: 40, 100 and 160).
+		want := 3
+		if p.Int("min_messages") == 60 {
+			want = 2
+		}
+		if len(grouped[i]) != want {
+			t.Errorf("configuration %d: %d alerts, want %d", i, len(grouped[i]), want)
+		}
+		for _, a := range grouped[i] {
+			scores[a.Score] = true
+			if ids := a.Evidence.OrderIDs; len(ids) > p.Int("max_evidence_orders") || (p.Int("max_evidence_orders") == 0) != (ids == nil) {
+				t.Errorf("configuration %d: %d evidence ids with a cap of %d", i, len(ids), p.Int("max_evidence_orders"))
+			}
+		}
+	}
+	if len(scores) < 4 {
+		t.Errorf("%d distinct scores: the configurations' scales did not apply", len(scores))
 	}
 }
