@@ -59,6 +59,18 @@
 // when it next adds one. The forgetting visits only the accounts that went idle or changed since
 // (a queue of accounts by last activity), not every account: the same accounts are forgotten at
 // the same instants as by a sweep over all of them.
+//
+// # Groups
+//
+// A group of configurations (a sweep, detectors.Spec.NewGroup) keeps all of that state (orders,
+// accounts, typical size, clusters) once per distinct (`cancel_window`, `max_lifetime`, `grace`,
+// `order_horizon`, `typical_halflife`, `warmup_orders`, `max_open_orders`, `max_layer_orders`):
+// none of it depends on the other parameters. A judged cluster's features (levels, quantity,
+// fill, lifetimes, two-sided quantity, opposite executions) are computed once per layer of state;
+// per configuration remain the filters (`min_levels`, `min_layer_ratio`, `max_filled_fraction`,
+// `max_two_sided_ratio`, `min_opposite_ratio`), the score (`levels_scale`, `size_scale`) and the
+// episodes (`episode_gap`), which depend on which layers pass. The single detector is a group of
+// one.
 package layering
 
 import (
@@ -108,7 +120,7 @@ func init() {
 			{Name: "max_open_orders", Default: 1000000, Min: 1, Max: 1e9, Integer: true, Unit: "count", Doc: "cap on live orders tracked, all symbols"},
 			{Name: "max_layer_orders", Default: 1000, Min: 1, Max: 1e6, Integer: true, Unit: "count", Doc: "cap on the orders of one cluster"},
 		},
-		New: newDetector,
+		NewGroup: newGroup,
 	})
 }
 
@@ -221,17 +233,18 @@ type layer struct {
 	firstPlaced          detectors.Micros
 	oppQty, twoSided     float64
 	tradeIDs, oppOrderID []int64
-	score                float64
 	judgedAt             detectors.Micros
 }
 
 type episode struct {
-	k      acctKey
-	first  detectors.Micros
-	last   detectors.Micros
-	best   *layer
-	count  int
-	layers []*layer
+	k     acctKey
+	first detectors.Micros
+	last  detectors.Micros
+	best  *layer
+	// bestScore is best's score under the episode's configuration.
+	bestScore float64
+	count     int
+	layers    []*layer
 }
 
 type symbolState struct {
@@ -243,8 +256,10 @@ type symbolState struct {
 	seen       int
 	last       detectors.Micros
 	pending    []*cluster // clusters awaiting judgement, in order of their last cancel
-	episodes   []*episode
-	deadline   detectors.Micros
+	// open holds each configuration's open episodes (by index in the layer); deadline is at or
+	// before the earliest instant one of them can close.
+	open     []openEpisodes
+	deadline detectors.Micros
 	// cut is the horizon of the last sweep: what an account recorded before it is no longer
 	// needed.
 	cut detectors.Micros
@@ -263,39 +278,107 @@ type ageEntry struct {
 	orderID int64
 }
 
-type detector struct {
-	minLevels, warmup, maxOpen, maxLayer  int
-	cancelWindow, maxLife, grace, gap     detectors.Micros
-	horizon, keep                         detectors.Micros
-	minLayerRatio, maxFilled, minOppRatio float64
-	maxTwoSided, levelsScale, sizeScale   float64
-	alpha                                 float64
-	symbols                               map[string]*symbolState
-	episodes                              map[acctKey]*episode
-	ages                                  ring.Queue[ageEntry]
-	open                                  int
-	lastSymbol                            *symbolState // the last event's: runs of one symbol skip the map
+// stateKey is what the state shared by a group's configurations depends on: configurations with
+// equal values of these parameters share one layer of it.
+type stateKey struct {
+	cancelWindow, maxLife, grace, horizon detectors.Micros
+	halflife                              float64
+	warmup, maxOpen, maxLayer             int
 }
 
-func newDetector(p detectors.Params, _ detectors.Env) (detectors.Detector, error) {
-	d := &detector{
-		minLevels: p.Int("min_levels"), warmup: p.Int("warmup_orders"), maxOpen: p.Int("max_open_orders"), maxLayer: p.Int("max_layer_orders"),
-		cancelWindow: p.Duration("cancel_window"), maxLife: p.Duration("max_lifetime"), grace: p.Duration("grace"), gap: p.Duration("episode_gap"),
-		horizon: p.Duration("order_horizon"), minLayerRatio: p.Get("min_layer_ratio"), maxFilled: p.Get("max_filled_fraction"),
-		minOppRatio: p.Get("min_opposite_ratio"), maxTwoSided: p.Get("max_two_sided_ratio"), levelsScale: p.Get("levels_scale"),
-		sizeScale: p.Get("size_scale"), alpha: 1 - math.Exp2(-1/p.Get("typical_halflife")),
-		symbols: map[string]*symbolState{}, episodes: map[acctKey]*episode{},
+// config is one configuration's filters and scales, and its open episodes (they depend on which
+// layers its filters pass).
+type config struct {
+	index                                 int // in the group's order
+	minLevels                             int
+	minLayerRatio, maxFilled, minOppRatio float64
+	maxTwoSided, levelsScale, sizeScale   float64
+	maxLife, gap                          detectors.Micros
+	episodes                              map[acctKey]*episode
+}
+
+// openEpisodes is one configuration's open episodes of one symbol, in opening order, and the
+// earliest instant one of them can close.
+type openEpisodes struct {
+	episodes []*episode
+	deadline detectors.Micros
+}
+
+// detector is one layer of a group: the state of the configurations sharing one stateKey, and
+// those configurations.
+type detector struct {
+	warmup, maxOpen, maxLayer    int
+	cancelWindow, maxLife, grace detectors.Micros
+	horizon, keep                detectors.Micros
+	alpha                        float64
+	configs                      []*config
+	minLevels                    int   // the least of the configurations': fewer orders make no layer
+	passing                      []int // scratch: the configurations a layer passes so far
+	symbols                      map[string]*symbolState
+	ages                         ring.Queue[ageEntry]
+	open                         int
+	lastSymbol                   *symbolState // the last event's: runs of one symbol skip the map
+}
+
+// group is the layers of a group of configurations, in the order of their first configuration.
+type group struct {
+	layers []*detector
+}
+
+func newGroup(ps []detectors.Params, _ detectors.Env) (detectors.Group, error) {
+	layerOf, n := detectors.Layers(len(ps), func(i int) stateKey {
+		p := ps[i]
+		return stateKey{
+			cancelWindow: p.Duration("cancel_window"), maxLife: p.Duration("max_lifetime"), grace: p.Duration("grace"),
+			horizon: p.Duration("order_horizon"), halflife: p.Get("typical_halflife"),
+			warmup: p.Int("warmup_orders"), maxOpen: p.Int("max_open_orders"), maxLayer: p.Int("max_layer_orders"),
+		}
+	})
+	g := &group{layers: make([]*detector, n)}
+	for i, p := range ps {
+		d := g.layers[layerOf[i]]
+		if d == nil {
+			d = &detector{
+				warmup: p.Int("warmup_orders"), maxOpen: p.Int("max_open_orders"), maxLayer: p.Int("max_layer_orders"),
+				cancelWindow: p.Duration("cancel_window"), maxLife: p.Duration("max_lifetime"), grace: p.Duration("grace"),
+				horizon: p.Duration("order_horizon"), alpha: 1 - math.Exp2(-1/p.Get("typical_halflife")),
+				minLevels: math.MaxInt, symbols: map[string]*symbolState{},
+			}
+			d.keep = d.maxLife + d.cancelWindow + d.grace
+			g.layers[layerOf[i]] = d
+		}
+		cfg := &config{
+			index: i, minLevels: p.Int("min_levels"), minLayerRatio: p.Get("min_layer_ratio"), maxFilled: p.Get("max_filled_fraction"),
+			minOppRatio: p.Get("min_opposite_ratio"), maxTwoSided: p.Get("max_two_sided_ratio"), levelsScale: p.Get("levels_scale"),
+			sizeScale: p.Get("size_scale"), maxLife: d.maxLife, gap: p.Duration("episode_gap"), episodes: map[acctKey]*episode{},
+		}
+		d.configs = append(d.configs, cfg)
+		d.minLevels = min(d.minLevels, cfg.minLevels)
 	}
-	d.keep = d.maxLife + d.cancelWindow + d.grace
-	return d, nil
+	return g, nil
+}
+
+// OnEvent feeds the event to every layer: a configuration's alerts come from its layer alone, in
+// the order a separate instance raises them.
+func (g *group) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
+	for _, d := range g.layers {
+		d.OnEvent(ev, emit)
+	}
+}
+
+// Flush flushes every layer.
+func (g *group) Flush(emit detectors.GroupEmit) {
+	for _, d := range g.layers {
+		d.Flush(emit)
+	}
 }
 
 // Score is a layer's score (see the package doc): levels distinct prices, total quantity and
 // opposite-side executions in typical sizes, mean lifetime in seconds.
-func (d *detector) Score(levels int, layerTypicals, meanLifeSeconds, oppositeTypicals float64) float64 {
-	lv := 1 - math.Exp(-float64(levels)/d.levelsScale)
-	size := 1 - math.Exp(-layerTypicals/d.sizeScale)
-	life := 1 - meanLifeSeconds/(2*float64(d.maxLife)/float64(detectors.Second))
+func (cfg *config) Score(levels int, layerTypicals, meanLifeSeconds, oppositeTypicals float64) float64 {
+	lv := 1 - math.Exp(-float64(levels)/cfg.levelsScale)
+	size := 1 - math.Exp(-layerTypicals/cfg.sizeScale)
+	life := 1 - meanLifeSeconds/(2*float64(cfg.maxLife)/float64(detectors.Second))
 	opp := 1 - math.Exp(-oppositeTypicals)
 	return math.Pow(math.Max(0, lv*size*life*opp), 0.25)
 }
@@ -306,7 +389,8 @@ func (d *detector) symbol(name string) *symbolState {
 	}
 	s := d.symbols[name]
 	if s == nil {
-		s = &symbolState{name: name, orders: map[int64]*order{}, accounts: map[string]*account{}}
+		s = &symbolState{name: name, orders: map[int64]*order{}, accounts: map[string]*account{},
+			open: make([]openEpisodes, len(d.configs)), deadline: math.MaxInt64}
 		d.symbols[name] = s
 	}
 	d.lastSymbol = s
@@ -335,7 +419,7 @@ func (s *symbolState) changed(a *account) {
 	}
 }
 
-func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
+func (d *detector) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
 	if ev.Kind != detectors.KindOrder && ev.Kind != detectors.KindTrade {
 		return // a symbol's clock is its orders and trades only
 	}
@@ -351,8 +435,17 @@ func (d *detector) OnEvent(ev *detectors.Event, emit detectors.Emit) {
 	if ev.TS >= s.nextSweep {
 		d.sweep(s, ev.TS)
 	}
-	if len(s.episodes) > 0 && ev.TS >= s.deadline {
-		d.closeDue(s, ev.TS, false, emit)
+	if ev.TS >= s.deadline {
+		s.deadline = math.MaxInt64
+		for ci := range d.configs {
+			op := &s.open[ci]
+			if len(op.episodes) > 0 && ev.TS >= op.deadline {
+				d.closeDue(s, ci, ev.TS, false, emit)
+			}
+			if len(op.episodes) > 0 {
+				s.deadline = min(s.deadline, op.deadline)
+			}
+		}
 	}
 	switch ev.Kind {
 	case detectors.KindOrder:
@@ -480,8 +573,9 @@ func (d *detector) onTrade(ev *detectors.Event, s *symbolState) {
 	}
 }
 
-// judge decides at time at whether a cluster's layer is layering and adds it to its account's
-// episode.
+// judge decides at time at whether a cluster's layer is layering for each configuration and adds
+// it to the episode of each configuration it passes. The layer's features are computed once;
+// only the filters and the score are per configuration.
 func (d *detector) judge(s *symbolState, c *cluster, at detectors.Micros) {
 	a := c.acct
 	if a.clusters[idx(c.side)] == c {
@@ -507,7 +601,15 @@ func (d *detector) judge(s *symbolState, c *cluster, at detectors.Micros) {
 	}
 	l.levels = len(prices)
 	l.meanLife = life / float64(len(c.orders))
-	if l.levels < d.minLevels || l.qty < d.minLayerRatio*c.typical || l.filled > d.maxFilled*l.qty {
+	pass := d.passing[:0]
+	for ci, cfg := range d.configs {
+		if l.levels < cfg.minLevels || l.qty < cfg.minLayerRatio*c.typical || l.filled > cfg.maxFilled*l.qty {
+			continue
+		}
+		pass = append(pass, ci)
+	}
+	defer func() { d.passing = pass[:0] }()
+	if len(pass) == 0 {
 		return
 	}
 	other := c.side.Opposite()
@@ -516,7 +618,14 @@ func (d *detector) judge(s *symbolState, c *cluster, at detectors.Micros) {
 			l.twoSided += p.qty
 		}
 	}
-	if l.twoSided >= d.maxTwoSided*l.qty {
+	kept := pass[:0]
+	for _, ci := range pass {
+		if !(l.twoSided >= d.configs[ci].maxTwoSided*l.qty) {
+			kept = append(kept, ci)
+		}
+	}
+	pass = kept
+	if len(pass) == 0 {
 		return
 	}
 	for _, x := range a.execs.live() {
@@ -528,50 +637,56 @@ func (d *detector) judge(s *symbolState, c *cluster, at detectors.Micros) {
 			}
 		}
 	}
-	if !(l.oppQty > 0) || l.oppQty < d.minOppRatio*c.typical {
-		return
-	}
-	l.score = d.Score(l.levels, l.qty/c.typical, l.meanLife, l.oppQty/c.typical)
-	e := d.episodes[a.k]
-	if e == nil {
-		e = &episode{k: a.k, first: l.firstPlaced}
-		d.episodes[a.k] = e
-		if len(s.episodes) == 0 {
-			s.deadline = math.MaxInt64
+	for _, ci := range pass {
+		cfg := d.configs[ci]
+		if !(l.oppQty > 0) || l.oppQty < cfg.minOppRatio*c.typical {
+			continue
 		}
-		s.episodes = append(s.episodes, e)
+		score := cfg.Score(l.levels, l.qty/c.typical, l.meanLife, l.oppQty/c.typical)
+		op := &s.open[ci]
+		e := cfg.episodes[a.k]
+		if e == nil {
+			e = &episode{k: a.k, first: l.firstPlaced}
+			cfg.episodes[a.k] = e
+			if len(op.episodes) == 0 {
+				op.deadline = math.MaxInt64
+			}
+			op.episodes = append(op.episodes, e)
+		}
+		e.first = min(e.first, l.firstPlaced)
+		e.last = at
+		e.count++
+		if e.best == nil || score > e.bestScore {
+			e.best, e.bestScore = l, score
+		}
+		if len(e.layers) < 100 {
+			e.layers = append(e.layers, l)
+		}
+		op.deadline = min(op.deadline, at+cfg.gap)
+		s.deadline = min(s.deadline, op.deadline)
 	}
-	e.first = min(e.first, l.firstPlaced)
-	e.last = at
-	e.count++
-	if e.best == nil || l.score > e.best.score {
-		e.best = l
-	}
-	if len(e.layers) < 100 {
-		e.layers = append(e.layers, l)
-	}
-	s.deadline = min(s.deadline, at+d.gap)
 }
 
-// closeDue emits the symbol's episodes whose gap is over at now (all of them at the end of the
-// input), in opening order, and recomputes its deadline.
-func (d *detector) closeDue(s *symbolState, now detectors.Micros, all bool, emit detectors.Emit) {
-	kept := s.episodes[:0]
-	s.deadline = math.MaxInt64
-	for _, e := range s.episodes {
-		if all || now-e.last >= d.gap {
-			d.emitEpisode(e, now, emit)
-			delete(d.episodes, e.k)
+// closeDue emits configuration ci's episodes of the symbol whose gap is over at now (all of them
+// at the end of the input), in opening order, and recomputes their deadline.
+func (d *detector) closeDue(s *symbolState, ci int, now detectors.Micros, all bool, emit detectors.GroupEmit) {
+	cfg, op := d.configs[ci], &s.open[ci]
+	kept := op.episodes[:0]
+	op.deadline = math.MaxInt64
+	for _, e := range op.episodes {
+		if all || now-e.last >= cfg.gap {
+			emitEpisode(cfg, e, now, emit)
+			delete(cfg.episodes, e.k)
 			continue
 		}
 		kept = append(kept, e)
-		s.deadline = min(s.deadline, e.last+d.gap)
+		op.deadline = min(op.deadline, e.last+cfg.gap)
 	}
-	clear(s.episodes[len(kept):])
-	s.episodes = kept
+	clear(op.episodes[len(kept):])
+	op.episodes = kept
 }
 
-func (d *detector) emitEpisode(e *episode, now detectors.Micros, emit detectors.Emit) {
+func emitEpisode(cfg *config, e *episode, now detectors.Micros, emit detectors.GroupEmit) {
 	var orderIDs, tradeIDs []int64
 	for _, l := range e.layers {
 		for _, or := range l.orders {
@@ -582,8 +697,8 @@ func (d *detector) emitEpisode(e *episode, now detectors.Micros, emit detectors.
 	}
 	b := e.best
 	spread := float64(b.c.lastCancel-b.c.firstCancel) / float64(detectors.Second)
-	emit(detectors.Alert{
-		Symbol: e.k.symbol, Accounts: []string{e.k.account}, TS: now, WindowStart: e.first, WindowEnd: e.last, Score: b.score,
+	emit(cfg.index, detectors.Alert{
+		Symbol: e.k.symbol, Accounts: []string{e.k.account}, TS: now, WindowStart: e.first, WindowEnd: e.last, Score: e.bestScore,
 		Evidence: detectors.Evidence{
 			OrderIDs: detectors.SortedUnique(orderIDs), TradeIDs: detectors.SortedUnique(tradeIDs),
 			Features: map[string]float64{
@@ -659,7 +774,7 @@ func (d *detector) forgetIfIdle(s *symbolState, a *account, cut detectors.Micros
 
 // Flush judges the pending clusters and closes every open episode at its symbol's last event,
 // symbols in name order.
-func (d *detector) Flush(emit detectors.Emit) {
+func (d *detector) Flush(emit detectors.GroupEmit) {
 	names := make([]string, 0, len(d.symbols))
 	for n := range d.symbols {
 		names = append(names, n)
@@ -672,6 +787,9 @@ func (d *detector) Flush(emit detectors.Emit) {
 			d.judge(s, c, min(c.lastCancel+wait, s.last))
 		}
 		s.pending = nil
-		d.closeDue(s, s.last, true, emit)
+		for ci := range d.configs {
+			d.closeDue(s, ci, s.last, true, emit)
+		}
+		s.deadline = math.MaxInt64
 	}
 }

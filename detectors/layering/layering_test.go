@@ -21,11 +21,11 @@ func build(t *testing.T, values map[string]float64) *detector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := newDetector(p, detectors.Env{})
+	g, err := newGroup([]detectors.Params{p}, detectors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d.(*detector)
+	return g.(*group).layers[0]
 }
 
 // TestStateIsBounded places orders of many accounts that are never cancelled, and clusters of
@@ -38,12 +38,12 @@ func TestStateIsBounded(t *testing.T) {
 		acct := fmt.Sprintf("a%03d", i%300)
 		ev.Order = detectors.Order{Account: acct, OrderID: int64(i + 1), Event: detectors.OrderNew, Side: detectors.Buy,
 			Type: detectors.Limit, Price: 100 - float64(i%10)*0.1, Qty: 1, LeavesQty: 1}
-		d.OnEvent(&ev, func(detectors.Alert) { t.Fatal("unexpected alert") })
+		d.OnEvent(&ev, func(int, detectors.Alert) { t.Fatal("unexpected alert") })
 		if i%3 == 0 {
 			// cancel an order placed 50 ms ago: clusters of one account's cancels
 			ev.Order.Event, ev.Order.OrderID, ev.Order.LeavesQty = detectors.OrderCancel, int64(i-4), 0
 			ev.Order.Account = fmt.Sprintf("a%03d", (i-5+300)%300)
-			d.OnEvent(&ev, func(detectors.Alert) { t.Fatal("unexpected alert") })
+			d.OnEvent(&ev, func(int, detectors.Alert) { t.Fatal("unexpected alert") })
 		}
 		if d.open > 500 {
 			t.Fatalf("open %d, cap 500", d.open)
@@ -120,7 +120,7 @@ func TestForgettingVisitsEveryIdleAccount(t *testing.T) {
 		if s0 != nil {
 			before = s0.nextSweep
 		}
-		d.OnEvent(&ev, func(detectors.Alert) {})
+		d.OnEvent(&ev, func(int, detectors.Alert) {})
 		s := d.symbols[ev.Symbol]
 		if s.nextSweep == before {
 			continue // no sweep at this event
@@ -181,5 +181,49 @@ func TestRecentKeepsWhatACutLeaves(t *testing.T) {
 		if full && cap(r.buf) > 8*max(len(live), 4) {
 			t.Fatalf("step %d: array of %d for %d live entries", i, cap(r.buf), len(live))
 		}
+	}
+}
+
+// TestGroupSharesStateByStateParameters checks how a group splits its configurations: those
+// equal in every state parameter share one layer (one order book), whatever their filters,
+// scales and episode gaps, and each keeps its own index for its alerts.
+func TestGroupSharesStateByStateParameters(t *testing.T) {
+	s, _ := detectors.Lookup(Name)
+	values := []map[string]float64{
+		{},                                  // layer 0
+		{"min_levels": 4, "size_scale": 20}, // layer 0: filter and scale only
+		{"order_horizon": 60},               // layer 1: another order horizon
+		{"episode_gap": 10, "min_layer_ratio": 8}, // layer 0: episodes and filter only
+		{"order_horizon": 60, "levels_scale": 5},  // layer 1
+		{"typical_halflife": 50},                  // layer 2: another typical size
+	}
+	ps := make([]detectors.Params, len(values))
+	for i, v := range values {
+		p, err := s.Resolve(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps[i] = p
+	}
+	g, err := newGroup(ps, detectors.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]int{{0, 1, 3}, {2, 4}, {5}}
+	layers := g.(*group).layers
+	if len(layers) != len(want) {
+		t.Fatalf("%d layers, want %d", len(layers), len(want))
+	}
+	for l, d := range layers {
+		var got []int
+		for _, cfg := range d.configs {
+			got = append(got, cfg.index)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want[l]) {
+			t.Errorf("layer %d holds configurations %v, want %v", l, got, want[l])
+		}
+	}
+	if layers[0].minLevels != 3 {
+		t.Errorf("layer 0 least min_levels %d, want 3 (the default's)", layers[0].minLevels)
 	}
 }
