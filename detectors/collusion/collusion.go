@@ -60,6 +60,7 @@
 package collusion
 
 import (
+	"maps"
 	"math"
 	"sort"
 
@@ -179,6 +180,9 @@ type scoring struct {
 	config              int // index in the group
 	tolerance           int // index of its size_tolerance in the layer's tolerances
 	countScale, concExp float64
+	// lastOfTolerance: no later scoring of the layer has this size_tolerance, so it may take
+	// the features map built for it instead of a copy.
+	lastOfTolerance bool
 }
 
 // detector is one layer of a group: the state of the configurations sharing the state
@@ -188,6 +192,7 @@ type detector struct {
 	maxAccounts, maxPairs, maxTrades     int
 	tolerances                           []float64 // distinct size_tolerance values, first-seen order
 	scorings                             []scoring
+	features                             []map[string]float64 // scratch for judge, per tolerance
 
 	accounts map[string]account
 	symbols  map[string]*symbolState
@@ -250,6 +255,15 @@ func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error)
 			d.tolerances = append(d.tolerances, tol)
 		}
 		d.scorings = append(d.scorings, scoring{config: i, tolerance: ti, countScale: p.Get("count_scale"), concExp: p.Get("concentration_exponent")})
+	}
+	for _, d := range g.layers {
+		seen := make([]bool, len(d.tolerances))
+		for i := len(d.scorings) - 1; i >= 0; i-- {
+			sc := &d.scorings[i]
+			sc.lastOfTolerance = !seen[sc.tolerance]
+			seen[sc.tolerance] = true
+		}
+		d.features = make([]map[string]float64, len(d.tolerances))
 	}
 	return g, nil
 }
@@ -500,28 +514,43 @@ func (d *detector) judge(e *episode, now detectors.Micros, emit detectors.GroupE
 			note = "the matched trades moved money one way: " + e.k.a + " gained what " + e.k.b + " lost, against the mark"
 		}
 	}
+	// Each configuration's alert owns its slices and map (consumers may keep or sort them). The
+	// id lists of all but the last come from one allocation each, capped so none can grow into
+	// another's; the last takes the ones built here.
 	last := len(d.scorings) - 1
+	tradeCopies := cloneIDs(tradeIDs, last)
+	orderCopies := cloneIDs(orderIDs, last)
 	for i := range d.scorings {
 		sc := &d.scorings[i]
 		m := e.m[sc.tolerance]
-		var delay float64
-		if m > 0 {
-			delay = e.delaySum[sc.tolerance] / m
-		}
-		a := detectors.Alert{
-			Symbol: e.k.symbol, Accounts: []string{e.k.a, e.k.b}, TS: now, WindowStart: e.first, WindowEnd: e.last,
-			Score: sc.Score(e.n, m, e.concentration),
-			Evidence: detectors.Evidence{TradeIDs: tradeIDs, OrderIDs: orderIDs, Features: map[string]float64{
+		features := d.features[sc.tolerance]
+		if features == nil {
+			var delay float64
+			if m > 0 {
+				delay = e.delaySum[sc.tolerance] / m
+			}
+			features = map[string]float64{
 				"trades": float64(e.n), "matched": m, "matched_fraction": m / float64(e.n),
 				"concentration": e.concentration, "notional": e.notional, "mean_match_delay_s": delay,
 				"transfer": e.transfer, "transfer_bp": bp, "transfer_consistency": consistency,
-			}},
+			}
+			d.features[sc.tolerance] = features
 		}
-		// Each configuration's alert owns its slices (consumers may keep or sort them); the
-		// last takes the ones built here.
+		// The last of a tolerance takes the map built here; copying a map is cheaper than
+		// building it.
+		if sc.lastOfTolerance {
+			d.features[sc.tolerance] = nil
+		} else {
+			features = maps.Clone(features)
+		}
+		a := detectors.Alert{
+			Symbol: e.k.symbol, Accounts: []string{e.k.a, e.k.b}, TS: now, WindowStart: e.first, WindowEnd: e.last,
+			Score:    sc.Score(e.n, m, e.concentration),
+			Evidence: detectors.Evidence{TradeIDs: tradeIDs, OrderIDs: orderIDs, Features: features},
+		}
 		if i < last {
-			a.Evidence.TradeIDs = cloneIDs(tradeIDs)
-			a.Evidence.OrderIDs = cloneIDs(orderIDs)
+			a.Evidence.TradeIDs = tradeCopies(i)
+			a.Evidence.OrderIDs = orderCopies(i)
 		}
 		if consistency > 0.9 && m > 0 {
 			a.Evidence.Note = note
@@ -530,12 +559,18 @@ func (d *detector) judge(e *episode, now detectors.Micros, emit detectors.GroupE
 	}
 }
 
-// cloneIDs copies ids, keeping nil as nil (as a separate instance's alert has it).
-func cloneIDs(ids []int64) []int64 {
-	if ids == nil {
-		return nil
+// cloneIDs makes n copies of ids in one allocation and returns the i-th (i < n); nil stays nil
+// (as a separate instance's alert has it).
+func cloneIDs(ids []int64, n int) func(i int) []int64 {
+	if ids == nil || n == 0 {
+		return func(int) []int64 { return nil }
 	}
-	return append(make([]int64, 0, len(ids)), ids...)
+	k := len(ids)
+	backing := make([]int64, k*n)
+	for i := 0; i < n; i++ {
+		copy(backing[i*k:], ids)
+	}
+	return func(i int) []int64 { return backing[i*k : (i+1)*k : (i+1)*k] }
 }
 
 // sweep forgets the symbol's account notionals idle for five time constants, every `window`

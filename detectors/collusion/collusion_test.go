@@ -97,3 +97,68 @@ func TestEpisodesCloseInOpeningOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupSharesStateAndOwnsAlerts builds a group of four configurations, three differing only
+// in scoring parameters and one in gap, and checks that the first three share one layer (with
+// two distinct size tolerances) and the fourth has its own; then that one matched, sized-alike
+// episode gives every configuration its own alert whose slices and features map no other alert
+// shares.
+func TestGroupSharesStateAndOwnsAlerts(t *testing.T) {
+	s, _ := detectors.Lookup(Name)
+	var ps []detectors.Params
+	for _, v := range []map[string]float64{
+		{"size_tolerance": 0.25, "count_scale": 2},
+		{"size_tolerance": 0.5, "count_scale": 2},
+		{"size_tolerance": 0.25, "count_scale": 5},
+		{"size_tolerance": 0.25, "gap": 60},
+	} {
+		p, err := s.Resolve(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	gr, err := newGroup(ps, detectors.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gr.(*group)
+	if len(g.layers) != 2 || len(g.layers[0].scorings) != 3 || len(g.layers[0].tolerances) != 2 || len(g.layers[1].scorings) != 1 {
+		t.Fatalf("%d layers (want 2: three configurations and one)", len(g.layers))
+	}
+	alerts := map[int][]detectors.Alert{}
+	emit := func(i int, a detectors.Alert) { alerts[i] = append(alerts[i], a) }
+	for i := int64(0); i < 3; i++ {
+		ts := i * detectors.Second
+		ev := detectors.Event{TS: ts, Symbol: "X", Kind: detectors.KindOrder, Order: detectors.Order{
+			Account: "A", OrderID: 10 * (i + 1), Event: detectors.OrderNew, Side: detectors.Sell, Type: detectors.Limit, Price: 100, Qty: 2, LeavesQty: 2}}
+		g.OnEvent(&ev, emit)
+		ev.Order = detectors.Order{Account: "B", OrderID: 10*(i+1) + 1, Event: detectors.OrderNew, Side: detectors.Buy, Type: detectors.Limit, Price: 100, Qty: 2, LeavesQty: 2}
+		g.OnEvent(&ev, emit)
+		ev = detectors.Event{TS: ts, Symbol: "X", Kind: detectors.KindTrade, Trade: detectors.Trade{
+			TradeID: i + 1, Price: 100, Qty: 2, TakerSide: detectors.Buy, MakerAccount: "A", TakerAccount: "B",
+			MakerOrderID: 10 * (i + 1), TakerOrderID: 10*(i+1) + 1}}
+		g.OnEvent(&ev, emit)
+	}
+	g.Flush(emit)
+	for i := range ps {
+		if len(alerts[i]) != 1 {
+			t.Fatalf("configuration %d: %d alerts, want 1 (one episode)", i, len(alerts[i]))
+		}
+		if got := alerts[i][0].Evidence.Features["matched"]; got != 3 {
+			t.Errorf("configuration %d: matched %v, want 3 (three trades of equal sizes weigh 1 each)", i, got)
+		}
+	}
+	// Scribble on configuration 0's alert: nobody else may see it.
+	a0 := alerts[0][0]
+	a0.Evidence.Features["matched"] = -1
+	a0.Evidence.TradeIDs[0] = -1
+	a0.Evidence.OrderIDs[0] = -1
+	a0.Accounts[0] = "Z"
+	for i := 1; i < len(ps); i++ {
+		a := alerts[i][0]
+		if a.Evidence.Features["matched"] != 3 || a.Evidence.TradeIDs[0] != 1 || a.Evidence.OrderIDs[0] != 10 || a.Accounts[0] != "A" {
+			t.Errorf("configuration %d shares memory with configuration 0's alert", i)
+		}
+	}
+}
