@@ -48,7 +48,7 @@ func generatedMarketFor(t *testing.T, preset string, names []string) (string, []
 // groupedSpecs are the detectors that offer groups; those of mustGroup must be among them.
 // mustGroup are the detectors known to offer groups: a detector that loses its group fails the
 // test instead of silently leaving it.
-var mustGroup = []string{"front_running", "funding_manipulation", "liquidation_hunt", "pump_and_dump", "spoofing", "wash_trade"}
+var mustGroup = []string{"collusion", "front_running", "funding_manipulation", "layering", "liquidation_hunt", "momentum_ignition", "pump_and_dump", "quote_stuffing", "spoofing", "wash_trade"}
 
 func groupedSpecs(t *testing.T) []*detectors.Spec {
 	var out []*detectors.Spec
