@@ -41,14 +41,27 @@ type Evidence struct {
 // Key identifies an alert stably across runs: detector, symbol, accounts and time. The stream
 // mode uses it to de-duplicate on restart; regression diffs use it to pair alerts.
 func (a *Alert) Key() string {
+	// Sized up front: one allocation (sorting and matching build a key per alert).
+	var ts [20]byte
+	tsText := strconv.AppendInt(ts[:0], a.TS, 10)
+	n := len(a.Detector) + len(a.Symbol) + len(a.Accounts) + 3 + len(tsText)
+	for _, acct := range a.Accounts {
+		n += len(acct)
+	}
 	var b strings.Builder
+	b.Grow(n)
 	b.WriteString(a.Detector)
 	b.WriteByte('|')
 	b.WriteString(a.Symbol)
 	b.WriteByte('|')
-	b.WriteString(strings.Join(a.Accounts, ","))
+	for i, acct := range a.Accounts {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(acct)
+	}
 	b.WriteByte('|')
-	b.WriteString(strconv.FormatInt(a.TS, 10))
+	b.Write(tsText)
 	return b.String()
 }
 

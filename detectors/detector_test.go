@@ -150,3 +150,22 @@ func TestSortedUnique(t *testing.T) {
 		t.Fatalf("strings gave %v", got)
 	}
 }
+
+// TestAlertKeyFormat: detector|symbol|accounts joined by commas|ts, with no accounts and with
+// several, built with a single allocation (every alert of a sweep gets one).
+func TestAlertKeyFormat(t *testing.T) {
+	for _, tc := range []struct {
+		a    Alert
+		want string
+	}{
+		{Alert{Detector: "d", Symbol: "S", TS: -7}, "d|S||-7"},
+		{Alert{Detector: "wash_trade", Symbol: "BTCUSDT", Accounts: []string{"a1", "b22", "c333"}, TS: 1700000000000000}, "wash_trade|BTCUSDT|a1,b22,c333|1700000000000000"},
+	} {
+		if got := tc.a.Key(); got != tc.want {
+			t.Errorf("Key() = %q, want %q", got, tc.want)
+		}
+		if n := testing.AllocsPerRun(100, func() { _ = tc.a.Key() }); n != 1 {
+			t.Errorf("Key() of %q: %v allocations, want 1", tc.want, n)
+		}
+	}
+}

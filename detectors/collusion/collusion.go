@@ -489,6 +489,11 @@ func (d *detector) closeOne(s *symbolState, e *episode, now detectors.Micros, em
 
 func (d *detector) judge(e *episode, now detectors.Micros, emit detectors.GroupEmit) {
 	delete(d.episodes, e.k)
+	if e.n < 2 {
+		// A single trade is no pattern: its count term, so its score, is 0 in every
+		// configuration. Not raising it saves sweeps at min_score 0 most of their alerts.
+		return
+	}
 	var bp, consistency float64
 	if e.transferNotional > 0 {
 		bp = e.transfer / e.transferNotional * 1e4

@@ -43,9 +43,12 @@ func TestStateIsBounded(t *testing.T) {
 			Type: detectors.Limit, Price: 100, Qty: 1, LeavesQty: 1}
 		d.OnEvent(&ev, emit)
 		ev.Kind = detectors.KindTrade
-		ev.Trade = detectors.Trade{TradeID: int64(i), Price: 100, Qty: 1, TakerSide: detectors.Buy, MakerAccount: ev.Order.Account,
-			TakerAccount: fmt.Sprintf("t%05d", i), MakerOrderID: int64(2 * i), TakerOrderID: int64(2*i + 1)}
-		d.OnEvent(&ev, emit)
+		// Two fills of the pair: a single trade is no pattern and raises nothing.
+		for f := int64(0); f < 2; f++ {
+			ev.Trade = detectors.Trade{TradeID: 2*int64(i) + f, Price: 100, Qty: 0.5, TakerSide: detectors.Buy, MakerAccount: ev.Order.Account,
+				TakerAccount: fmt.Sprintf("t%05d", i), MakerOrderID: int64(2 * i), TakerOrderID: int64(2*i + 1)}
+			d.OnEvent(&ev, emit)
+		}
 		if len(d.episodes) > 100 || d.nFlows > 500 {
 			t.Fatalf("%d episodes (cap 100), %d notionals (cap 500)", len(d.episodes), d.nFlows)
 		}
@@ -69,10 +72,13 @@ func TestEpisodesCloseInOpeningOrder(t *testing.T) {
 	d := build(t, map[string]float64{"gap": 10})
 	var closed []string
 	emit := func(_ int, a detectors.Alert) { closed = append(closed, a.Accounts[0]+a.Accounts[1]) }
+	// Two fills at a time: a single trade is no pattern and raises nothing.
 	trade := func(ts detectors.Micros, maker, taker string) {
-		ev := detectors.Event{TS: ts, Symbol: "X", Kind: detectors.KindTrade, Trade: detectors.Trade{
-			TradeID: ts, Price: 100, Qty: 1, TakerSide: detectors.Buy, MakerAccount: maker, TakerAccount: taker}}
-		d.OnEvent(&ev, emit)
+		for f := int64(0); f < 2; f++ {
+			ev := detectors.Event{TS: ts, Symbol: "X", Kind: detectors.KindTrade, Trade: detectors.Trade{
+				TradeID: 2*ts + f, Price: 100, Qty: 1, TakerSide: detectors.Buy, MakerAccount: maker, TakerAccount: taker}}
+			d.OnEvent(&ev, emit)
+		}
 	}
 	mark := func(ts detectors.Micros) {
 		ev := detectors.Event{TS: ts, Symbol: "X", Kind: detectors.KindMark, Mark: detectors.Mark{MarkPrice: 100}}
@@ -159,6 +165,25 @@ func TestGroupSharesStateAndOwnsAlerts(t *testing.T) {
 		a := alerts[i][0]
 		if a.Evidence.Features["matched"] != 3 || a.Evidence.TradeIDs[0] != 1 || a.Evidence.OrderIDs[0] != 10 || a.Accounts[0] != "A" {
 			t.Errorf("configuration %d shares memory with configuration 0's alert", i)
+		}
+	}
+}
+
+// TestSingleTradeRaisesNothing: a pair's lone trade scores 0 in every configuration (its count
+// term is 1 − exp(0) = 0), so it is no alert even at min_score 0; a second trade makes one.
+func TestSingleTradeRaisesNothing(t *testing.T) {
+	for _, fills := range []int{1, 2} {
+		d := build(t, map[string]float64{"min_score": 0})
+		alerts := 0
+		emit := func(int, detectors.Alert) { alerts++ }
+		for f := 0; f < fills; f++ {
+			ev := detectors.Event{TS: detectors.Micros(f) * detectors.Second, Symbol: "X", Kind: detectors.KindTrade, Trade: detectors.Trade{
+				TradeID: int64(f + 1), Price: 100, Qty: 1, TakerSide: detectors.Buy, MakerAccount: "A", TakerAccount: "B"}}
+			d.OnEvent(&ev, emit)
+		}
+		d.Flush(emit)
+		if want := fills - 1; alerts != want {
+			t.Errorf("%d trade(s) of one pair: %d alerts, want %d", fills, alerts, want)
 		}
 	}
 }
