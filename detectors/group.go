@@ -25,6 +25,28 @@ type Group interface {
 	Flush(emit GroupEmit)
 }
 
+// Layered is a group made of independent layers, each keeping the state of one distinct
+// combination of state parameters for its configurations (see Layers). Every event goes to every
+// layer, in layer order, so a configuration's alerts come from its layer alone, in the order a
+// separate instance raises them.
+type Layered[L Group] struct {
+	Layers []L
+}
+
+// OnEvent feeds the event to every layer.
+func (g *Layered[L]) OnEvent(ev *Event, emit GroupEmit) {
+	for _, l := range g.Layers {
+		l.OnEvent(ev, emit)
+	}
+}
+
+// Flush flushes every layer.
+func (g *Layered[L]) Flush(emit GroupEmit) {
+	for _, l := range g.Layers {
+		l.Flush(emit)
+	}
+}
+
 // Single returns a group of one configuration as a Detector.
 func Single(g Group) Detector {
 	s := &single{group: g}

@@ -212,9 +212,7 @@ type stateKey struct {
 }
 
 // group is the layers of a group of configurations, in the order of their first configuration.
-type group struct {
-	layers []*detector
-}
+type group = detectors.Layered[*detector]
 
 func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error) {
 	// The accounts' links are read only: every layer shares them.
@@ -229,9 +227,9 @@ func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error)
 		}
 	}
 	layerOf, n := detectors.Layers(len(ps), func(i int) stateKey { return key(ps[i]) })
-	g := &group{layers: make([]*detector, n)}
+	g := &group{Layers: make([]*detector, n)}
 	for i, p := range ps {
-		d := g.layers[layerOf[i]]
+		d := g.Layers[layerOf[i]]
 		if d == nil {
 			k := key(p)
 			d = &detector{
@@ -240,7 +238,7 @@ func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error)
 				accounts: accounts, symbols: map[string]*symbolState{}, episodes: map[pairKey]*episode{},
 			}
 			d.recent = recent.New[placed](d.matchWindow)
-			g.layers[layerOf[i]] = d
+			g.Layers[layerOf[i]] = d
 		}
 		tol := p.Get("size_tolerance")
 		ti := -1
@@ -256,7 +254,7 @@ func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error)
 		}
 		d.scorings = append(d.scorings, scoring{config: i, tolerance: ti, countScale: p.Get("count_scale"), concExp: p.Get("concentration_exponent")})
 	}
-	for _, d := range g.layers {
+	for _, d := range g.Layers {
 		seen := make([]bool, len(d.tolerances))
 		for i := len(d.scorings) - 1; i >= 0; i-- {
 			sc := &d.scorings[i]
@@ -266,21 +264,6 @@ func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error)
 		d.features = make([]map[string]float64, len(d.tolerances))
 	}
 	return g, nil
-}
-
-// OnEvent feeds the event to every layer: a configuration's alerts come from its layer alone, in
-// the order a separate instance raises them.
-func (g *group) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
-	for _, d := range g.layers {
-		d.OnEvent(ev, emit)
-	}
-}
-
-// Flush flushes every layer.
-func (g *group) Flush(emit detectors.GroupEmit) {
-	for _, d := range g.layers {
-		d.Flush(emit)
-	}
 }
 
 // related reports whether two accounts are one owner or linked (wash_trade's ground, not

@@ -26,7 +26,7 @@ func build(t *testing.T, values map[string]float64) *detector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return g.(*group).layers[0]
+	return g.(*group).Layers[0]
 }
 
 // TestStateIsBounded trades many distinct pairs and checks the caps and horizons: open
@@ -129,8 +129,8 @@ func TestGroupSharesStateAndOwnsAlerts(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := gr.(*group)
-	if len(g.layers) != 2 || len(g.layers[0].scorings) != 3 || len(g.layers[0].tolerances) != 2 || len(g.layers[1].scorings) != 1 {
-		t.Fatalf("%d layers (want 2: three configurations and one)", len(g.layers))
+	if len(g.Layers) != 2 || len(g.Layers[0].scorings) != 3 || len(g.Layers[0].tolerances) != 2 || len(g.Layers[1].scorings) != 1 {
+		t.Fatalf("%d layers (want 2: three configurations and one)", len(g.Layers))
 	}
 	alerts := map[int][]detectors.Alert{}
 	emit := func(i int, a detectors.Alert) { alerts[i] = append(alerts[i], a) }

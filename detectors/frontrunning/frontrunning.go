@@ -210,9 +210,7 @@ type stateKey struct {
 }
 
 // group is the layers of a group of configurations, in the order of their first configuration.
-type group struct {
-	layers []*detector
-}
+type group = detectors.Layered[*detector]
 
 func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error) {
 	accounts := map[string]account{}
@@ -228,9 +226,9 @@ func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error)
 			maxInstances: p.Int("max_instances"), maxEvidence: p.Int("max_evidence_trades"),
 		}
 	})
-	g := &group{layers: make([]*detector, n)}
+	g := &group{Layers: make([]*detector, n)}
 	for i, p := range ps {
-		d := g.layers[layerOf[i]]
+		d := g.Layers[layerOf[i]]
 		if d == nil {
 			d = &detector{
 				minVictim: p.Get("min_victim_ratio"), alpha: 1 - math.Exp2(-1/p.Get("typical_halflife")),
@@ -239,28 +237,13 @@ func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error)
 				maxInstances: p.Int("max_instances"), maxEvidence: p.Int("max_evidence_trades"),
 				accounts: accounts, symbols: map[string]*symbolState{},
 			}
-			g.layers[layerOf[i]] = d
+			g.Layers[layerOf[i]] = d
 		}
 		d.scorings = append(d.scorings, scoring{
 			config: i, sizeScale: p.Get("size_scale"), relatedBoost: p.Get("related_boost"), selExponent: p.Get("selectivity_exponent"),
 		})
 	}
 	return g, nil
-}
-
-// OnEvent feeds the event to every layer: a configuration's alerts come from its layer alone, in
-// the order a separate instance raises them.
-func (g *group) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
-	for _, d := range g.layers {
-		d.OnEvent(ev, emit)
-	}
-}
-
-// Flush flushes every layer.
-func (g *group) Flush(emit detectors.GroupEmit) {
-	for _, d := range g.layers {
-		d.Flush(emit)
-	}
 }
 
 func idx(s detectors.Side) int {

@@ -19,7 +19,7 @@ func TestStateIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	g, _ := newGroup([]detectors.Params{p}, detectors.Env{})
-	d := g.(*group).layers[0]
+	d := g.(*group).Layers[0]
 	ev := detectors.Event{Symbol: "X", Kind: detectors.KindTrade}
 	id := int64(0)
 	trade := func(ts detectors.Micros, acct string, side detectors.Side, qty float64) {

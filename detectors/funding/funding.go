@@ -177,9 +177,7 @@ type stateKey struct {
 }
 
 // group is the layers of a group of configurations, in the order of their first configuration.
-type group struct {
-	layers []*detector
-}
+type group = detectors.Layered[*detector]
 
 func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error) {
 	owner := map[string]string{}
@@ -196,9 +194,9 @@ func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error)
 			halflife: p.Get("typical_halflife"), maxTrades: p.Int("max_window_trades"), maxAccounts: p.Int("max_accounts"),
 		}
 	})
-	g := &group{layers: make([]*detector, n)}
+	g := &group{Layers: make([]*detector, n)}
 	for i, p := range ps {
-		d := g.layers[layerOf[i]]
+		d := g.Layers[layerOf[i]]
 		if d == nil {
 			d = &detector{
 				pre: p.Duration("pre_window"), post: p.Duration("post_window"), interval: p.Duration("settlement_interval"),
@@ -208,7 +206,7 @@ func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error)
 				typical: positions.NewOrderSizes(p.Get("typical_halflife")),
 			}
 			d.span = max(d.pre, d.activity) + d.post + detectors.Second
-			g.layers[layerOf[i]] = d
+			g.Layers[layerOf[i]] = d
 		}
 		d.scorings = append(d.scorings, scoring{
 			config: i, mtm: p.Bool("mark_to_market"), sizeScale: p.Get("size_scale"), moveScale: p.Get("move_scale_bp"),
@@ -218,21 +216,6 @@ func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error)
 		})
 	}
 	return g, nil
-}
-
-// OnEvent feeds the event to every layer: a configuration's alerts come from its layer alone, in
-// the order a separate instance raises them.
-func (g *group) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
-	for _, d := range g.layers {
-		d.OnEvent(ev, emit)
-	}
-}
-
-// Flush flushes every layer.
-func (g *group) Flush(emit detectors.GroupEmit) {
-	for _, d := range g.layers {
-		d.Flush(emit)
-	}
 }
 
 func (d *detector) ownerOf(account string) string {

@@ -321,9 +321,7 @@ type detector struct {
 }
 
 // group is the layers of a group of configurations, in the order of their first configuration.
-type group struct {
-	layers []*detector
-}
+type group = detectors.Layered[*detector]
 
 func newGroup(ps []detectors.Params, _ detectors.Env) (detectors.Group, error) {
 	layerOf, n := detectors.Layers(len(ps), func(i int) stateKey {
@@ -334,9 +332,9 @@ func newGroup(ps []detectors.Params, _ detectors.Env) (detectors.Group, error) {
 			warmup: p.Int("warmup_orders"), maxOpen: p.Int("max_open_orders"), maxLayer: p.Int("max_layer_orders"),
 		}
 	})
-	g := &group{layers: make([]*detector, n)}
+	g := &group{Layers: make([]*detector, n)}
 	for i, p := range ps {
-		d := g.layers[layerOf[i]]
+		d := g.Layers[layerOf[i]]
 		if d == nil {
 			d = &detector{
 				warmup: p.Int("warmup_orders"), maxOpen: p.Int("max_open_orders"), maxLayer: p.Int("max_layer_orders"),
@@ -345,7 +343,7 @@ func newGroup(ps []detectors.Params, _ detectors.Env) (detectors.Group, error) {
 				minLevels: math.MaxInt, symbols: map[string]*symbolState{},
 			}
 			d.keep = d.maxLife + d.cancelWindow + d.grace
-			g.layers[layerOf[i]] = d
+			g.Layers[layerOf[i]] = d
 		}
 		cfg := &config{
 			index: i, minLevels: p.Int("min_levels"), minLayerRatio: p.Get("min_layer_ratio"), maxFilled: p.Get("max_filled_fraction"),
@@ -356,21 +354,6 @@ func newGroup(ps []detectors.Params, _ detectors.Env) (detectors.Group, error) {
 		d.minLevels = min(d.minLevels, cfg.minLevels)
 	}
 	return g, nil
-}
-
-// OnEvent feeds the event to every layer: a configuration's alerts come from its layer alone, in
-// the order a separate instance raises them.
-func (g *group) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
-	for _, d := range g.layers {
-		d.OnEvent(ev, emit)
-	}
-}
-
-// Flush flushes every layer.
-func (g *group) Flush(emit detectors.GroupEmit) {
-	for _, d := range g.layers {
-		d.Flush(emit)
-	}
 }
 
 // Score is a layer's score (see the package doc): levels distinct prices, total quantity and

@@ -25,7 +25,7 @@ func build(t *testing.T, values map[string]float64) *detector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return g.(*group).layers[0]
+	return g.(*group).Layers[0]
 }
 
 // TestStateIsBounded places orders of many accounts that are never cancelled, and clusters of
@@ -210,7 +210,7 @@ func TestGroupSharesStateByStateParameters(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := [][]int{{0, 1, 3}, {2, 4}, {5}}
-	layers := g.(*group).layers
+	layers := g.(*group).Layers
 	if len(layers) != len(want) {
 		t.Fatalf("%d layers, want %d", len(layers), len(want))
 	}

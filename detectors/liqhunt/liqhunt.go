@@ -161,9 +161,7 @@ type stateKey struct {
 }
 
 // group is the layers of a group of configurations, in the order of their first configuration.
-type group struct {
-	layers []*detector
-}
+type group = detectors.Layered[*detector]
 
 func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error) {
 	owner := map[string]string{}
@@ -180,13 +178,13 @@ func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error)
 			maxTrades: p.Int("max_window_trades"), maxAccounts: p.Int("max_accounts"),
 		}
 	})
-	g := &group{layers: make([]*detector, n)}
+	g := &group{Layers: make([]*detector, n)}
 	for i, p := range ps {
 		sc := scoring{
 			config: i, sizeScale: p.Get("size_scale"), countScale: p.Get("count_scale"),
 			benefitScale: p.Get("benefit_scale"), minLiqs: p.Int("min_liquidations"),
 		}
-		d := g.layers[layerOf[i]]
+		d := g.Layers[layerOf[i]]
 		if d == nil {
 			d = &detector{
 				gap: p.Duration("cascade_gap"), push: p.Duration("push_window"), cover: p.Duration("cover_window"),
@@ -195,27 +193,12 @@ func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error)
 				tracker: positions.NewTracker(p.Duration("position_horizon"), p.Int("max_accounts")),
 				typical: positions.NewOrderSizes(p.Get("typical_halflife")),
 			}
-			g.layers[layerOf[i]] = d
+			g.Layers[layerOf[i]] = d
 		}
 		d.minLiqs = min(d.minLiqs, sc.minLiqs)
 		d.scorings = append(d.scorings, sc)
 	}
 	return g, nil
-}
-
-// OnEvent feeds the event to every layer: a configuration's alerts come from its layer alone, in
-// the order a separate instance raises them.
-func (g *group) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
-	for _, d := range g.layers {
-		d.OnEvent(ev, emit)
-	}
-}
-
-// Flush flushes every layer.
-func (g *group) Flush(emit detectors.GroupEmit) {
-	for _, d := range g.layers {
-		d.Flush(emit)
-	}
 }
 
 func (d *detector) ownerOf(account string) string {

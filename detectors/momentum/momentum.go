@@ -212,9 +212,7 @@ type filterKey struct {
 }
 
 // group is the layers of a group of configurations, in the order of their first configuration.
-type group struct {
-	layers []*detector
-}
+type group = detectors.Layered[*detector]
 
 func newGroup(ps []detectors.Params, _ detectors.Env) (detectors.Group, error) {
 	layerOf, n := detectors.Layers(len(ps), func(i int) stateKey {
@@ -228,10 +226,10 @@ func newGroup(ps []detectors.Params, _ detectors.Env) (detectors.Group, error) {
 		p := ps[i]
 		return filterKey{layer: layerOf[i], minRatio: p.Get("min_burst_ratio"), minOrders: p.Int("min_burst_orders"), maxCandidates: p.Int("max_candidates")}
 	})
-	g := &group{layers: make([]*detector, n)}
+	g := &group{Layers: make([]*detector, n)}
 	filterIndex := map[int]int{} // filterOf → index in its layer's filters
 	for i, p := range ps {
-		d := g.layers[layerOf[i]]
+		d := g.Layers[layerOf[i]]
 		if d == nil {
 			d = &detector{
 				gap: p.Duration("burst_gap"), window: p.Duration("burst_window"), reversal: p.Duration("reversal_window"),
@@ -239,7 +237,7 @@ func newGroup(ps []detectors.Params, _ detectors.Env) (detectors.Group, error) {
 				tracker: positions.NewTracker(p.Duration("position_horizon"), p.Int("max_accounts")),
 				typical: positions.NewOrderSizes(p.Get("typical_halflife")),
 			}
-			g.layers[layerOf[i]] = d
+			g.Layers[layerOf[i]] = d
 		}
 		f, ok := filterIndex[filterOf[i]]
 		if !ok {
@@ -252,21 +250,6 @@ func newGroup(ps []detectors.Params, _ detectors.Env) (detectors.Group, error) {
 		})
 	}
 	return g, nil
-}
-
-// OnEvent feeds the event to every layer: a configuration's alerts come from its layer alone, in
-// the order a separate instance raises them.
-func (g *group) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
-	for _, d := range g.layers {
-		d.OnEvent(ev, emit)
-	}
-}
-
-// Flush flushes every layer.
-func (g *group) Flush(emit detectors.GroupEmit) {
-	for _, d := range g.layers {
-		d.Flush(emit)
-	}
 }
 
 func (d *detector) sym(name string) *symbol {

@@ -72,7 +72,7 @@ func TestEveryEventSeesOnlyLiveBursts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := g.(*group).layers[0]
+	d := g.(*group).Layers[0]
 	alerts := 0
 	emit := func(int, detectors.Alert) { alerts++ }
 	for i, ev := range randomScript(40_000, 5) {

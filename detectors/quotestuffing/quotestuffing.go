@@ -202,9 +202,7 @@ type layer struct {
 
 // group is the configurations of a sweep, one layer per distinct layerKey. A single detector is
 // a group of one.
-type group struct {
-	layers []*layer
-}
+type group = detectors.Layered[*layer]
 
 func newGroup(ps []detectors.Params, _ detectors.Env) (detectors.Group, error) {
 	keys := make([]layerKey, len(ps))
@@ -216,12 +214,12 @@ func newGroup(ps []detectors.Params, _ detectors.Env) (detectors.Group, error) {
 		}
 	}
 	layerOf, n := detectors.Layers(len(ps), func(i int) layerKey { return keys[i] })
-	g := &group{layers: make([]*layer, n)}
+	g := &group{Layers: make([]*layer, n)}
 	for i, p := range ps {
-		l := g.layers[layerOf[i]]
+		l := g.Layers[layerOf[i]]
 		if l == nil {
 			l = &layer{layerKey: keys[i], symbols: map[string]*symbolState{}, recent: recent.New[placed](keys[i].fleeting)}
-			g.layers[layerOf[i]] = l
+			g.Layers[layerOf[i]] = l
 		}
 		sc := scorer{
 			config: i, countScale: p.Get("count_scale"), ratioScale: p.Get("ratio_scale"), otrScale: p.Get("otr_scale"),
@@ -231,18 +229,6 @@ func newGroup(ps []detectors.Params, _ detectors.Env) (detectors.Group, error) {
 		l.maxEvidence = max(l.maxEvidence, sc.maxEvidence)
 	}
 	return g, nil
-}
-
-func (g *group) OnEvent(ev *detectors.Event, emit detectors.GroupEmit) {
-	for _, l := range g.layers {
-		l.OnEvent(ev, emit)
-	}
-}
-
-func (g *group) Flush(emit detectors.GroupEmit) {
-	for _, l := range g.layers {
-		l.Flush(emit)
-	}
 }
 
 // Score is the episode score (see the package doc).

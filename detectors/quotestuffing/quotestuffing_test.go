@@ -27,7 +27,7 @@ func build(t *testing.T, values map[string]float64) *layer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return g.(*group).layers[0]
+	return g.(*group).Layers[0]
 }
 
 // TestStateIsBounded sends orders of many accounts, one burst each, and checks that idle accounts
@@ -147,8 +147,8 @@ func TestGroupMatchesSeparateConfigurations(t *testing.T) {
 		return out, g.(*group)
 	}
 	grouped, g := run(grid)
-	if len(g.layers) != 2 {
-		t.Fatalf("%d layers, want 2 (one per min_messages)", len(g.layers))
+	if len(g.Layers) != 2 {
+		t.Fatalf("%d layers, want 2 (one per min_messages)", len(g.Layers))
 	}
 	scores := map[float64]bool{}
 	for i, p := range grid {
