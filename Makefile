@@ -33,6 +33,7 @@ demo: build
 bench: build
 	$(GO) test $(TAGS) -run='^$$' -bench=. -benchmem -count=1 ./...
 	./scripts/bench.sh
+	./scripts/bench-tune.sh
 
 # Run every fuzz target for FUZZTIME each (CI runs only their seed corpora, through make test).
 fuzz:

@@ -67,80 +67,16 @@ var sweepDetectors = []string{
 	"momentum_ignition", "pump_and_dump", "quote_stuffing", "spoofing", "wash_trade",
 }
 
-// sweepGrids are 100-configuration grids per detector (4 × 5 × 5 or 5 × 5 × 4) over the
-// thresholds and scales a quant would tune (min_score is swept from the alert scores without
-// replaying, so it is not in a grid). Each grid brackets the default value.
-var sweepGrids = map[string]string{
-	"collusion": `detectors:
-  collusion:
-    sweep:
-      size_tolerance: [0.1, 0.25, 0.5, 1]
-      count_scale: [1, 2, 3, 5, 8]
-      concentration_exponent: [0.1, 0.25, 0.5, 1, 2]
-`,
-	"front_running": `detectors:
-  front_running:
-    sweep:
-      min_victim_ratio: [4, 6, 8, 12]
-      size_scale: [0.25, 0.5, 1, 2, 4]
-      selectivity_exponent: [0.5, 1, 1.5, 2, 3]
-`,
-	"funding_manipulation": `detectors:
-  funding_manipulation:
-    sweep:
-      size_scale: [5, 10, 20, 40]
-      share_scale: [0.02, 0.05, 0.1, 0.2, 0.4]
-      move_scale_bp: [2, 5, 10, 20, 40]
-`,
-	"layering": `detectors:
-  layering:
-    sweep:
-      min_levels: [2, 3, 4, 5]
-      min_layer_ratio: [2, 3, 5, 8, 12]
-      size_scale: [2, 5, 10, 20, 40]
-`,
-	"liquidation_hunt": `detectors:
-  liquidation_hunt:
-    sweep:
-      size_scale: [5, 10, 20, 40]
-      count_scale: [1, 2, 3, 5, 8]
-      benefit_scale: [2, 5, 10, 20, 40]
-`,
-	"momentum_ignition": `detectors:
-  momentum_ignition:
-    sweep:
-      min_burst_ratio: [2, 3, 5, 8]
-      size_scale: [2, 5, 10, 20, 40]
-      move_scale_bp: [2, 5, 10, 20, 40]
-`,
-	"pump_and_dump": `detectors:
-  pump_and_dump:
-    sweep:
-      min_return: [0.005, 0.01, 0.02, 0.03]
-      z_scale: [5, 10, 15, 20, 30]
-      return_scale: [0.02, 0.05, 0.1, 0.2, 0.4]
-`,
-	"quote_stuffing": `detectors:
-  quote_stuffing:
-    sweep:
-      min_messages: [10, 20, 30, 50]
-      count_scale: [20, 50, 100, 200, 400]
-      ratio_scale: [2, 5, 10, 20, 40]
-`,
-	"spoofing": `detectors:
-  spoofing:
-    sweep:
-      min_size_ratio: [2, 3, 5, 8]
-      max_lifetime: [2, 5, 10, 20, 60]
-      min_opposite_ratio: [0.25, 0.5, 1, 1.5, 2]
-`,
-	"wash_trade": `detectors:
-  wash_trade:
-    sweep:
-      count_scale: [1, 2, 3, 5, 8]
-      volume_scale: [1, 2, 5, 10, 20]
-      typical_halflife: [100, 500, 1000, 2000]
-`,
+// sweepGrid reads the detector's 100-configuration grid (4 × 5 × 5 or 5 × 5 × 4) over the
+// thresholds and scales a quant would tune, each bracketing the default (min_score is swept from
+// the alert scores without replaying, so it is not in a grid). scripts/bench-tune.sh times
+// `fds tune` on the same files.
+func sweepGrid(b *testing.B, detector string) string {
+	grid, err := os.ReadFile(filepath.Join("testdata", "sweep-grids", detector+".yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return string(grid)
 }
 
 func benchmarkSingle(b *testing.B, detector string) {
@@ -190,7 +126,7 @@ func BenchmarkSingleConfig(b *testing.B) {
 // BenchmarkSweep100 tunes 100 configurations in one replay.
 func BenchmarkSweep100(b *testing.B) {
 	for _, d := range sweepDetectors {
-		b.Run(d, func(b *testing.B) { benchmarkSweep(b, d, sweepGrids[d], 100) })
+		b.Run(d, func(b *testing.B) { benchmarkSweep(b, d, sweepGrid(b, d), 100) })
 	}
 }
 
