@@ -4,8 +4,11 @@
 package backtest
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/fds-dev/fds/datasets"
 	"github.com/fds-dev/fds/detectors"
@@ -163,6 +166,12 @@ func (d *DetectorMatch) Scored() []Scored {
 // NaN scores rank below every number. Match never fails: malformed input (an incident ending
 // before it starts, an empty symbol) simply matches nothing it cannot.
 func Match(alerts []detectors.Alert, incidents []datasets.Incident, cfg MatchConfig) MatchResult {
+	return matchKeyed(alerts, nil, incidents, cfg)
+}
+
+// matchKeyed is Match with each alert's Key given in keys (parallel to alerts, as from
+// sortAlertsKeyed) rather than built again; nil keys are built here.
+func matchKeyed(alerts []detectors.Alert, keys []string, incidents []datasets.Incident, cfg MatchConfig) MatchResult {
 	lead, tol := max(cfg.Lead, 0), max(cfg.Tolerance, 0)
 
 	// Which incident types each detector covers.
@@ -232,7 +241,7 @@ func Match(alerts []detectors.Alert, incidents []datasets.Incident, cfg MatchCon
 		}
 		sort.Slice(d.Types, func(i, j int) bool { return d.Types[i] < d.Types[j] })
 
-		d.Alerts = rankAlerts(alerts, byDetector[name])
+		d.Alerts = rankAlerts(alerts, keys, byDetector[name])
 		touched = touched[:0]
 		for pos := range d.Alerts {
 			ao := &d.Alerts[pos]
@@ -289,19 +298,27 @@ func Match(alerts []detectors.Alert, incidents []datasets.Incident, cfg MatchCon
 	return res
 }
 
-// rankAlerts returns the outcomes of the given alerts in decision order, undecided.
-func rankAlerts(alerts []detectors.Alert, indices []int) []AlertOutcome {
+// rankAlerts returns the outcomes of the given alerts in decision order, undecided; keys holds
+// the alerts' Keys by index, or is nil to build them.
+func rankAlerts(alerts []detectors.Alert, keys []string, indices []int) []AlertOutcome {
 	unsorted := make([]AlertOutcome, len(indices))
 	for i, ai := range indices {
 		a := &alerts[ai]
-		unsorted[i] = AlertOutcome{Index: ai, Key: a.Key(), Symbol: a.Symbol, TS: a.TS, Score: a.Score}
+		var key string
+		if keys != nil {
+			key = keys[ai]
+		} else {
+			key = a.Key()
+		}
+		unsorted[i] = AlertOutcome{Index: ai, Key: key, Symbol: a.Symbol, TS: a.TS, Score: a.Score}
 	}
-	// Sort positions rather than the wide structs: swapping ints is far cheaper.
+	// Sort positions rather than the wide structs: swapping ints is far cheaper. The order is
+	// total (ties end at the alert's index), so any sort gives the same result.
 	order := make([]int, len(unsorted))
 	for i := range order {
 		order[i] = i
 	}
-	sort.Slice(order, func(i, j int) bool { return rankedBefore(&unsorted[order[i]], &unsorted[order[j]]) })
+	slices.SortFunc(order, func(i, j int) int { return compareRanked(&unsorted[i], &unsorted[j]) })
 	out := make([]AlertOutcome, len(unsorted))
 	for i, k := range order {
 		out[i] = unsorted[k]
@@ -309,19 +326,22 @@ func rankAlerts(alerts []detectors.Alert, indices []int) []AlertOutcome {
 	return out
 }
 
-// rankedBefore is the decision order: descending score (NaN last), earlier ts, key, position.
-func rankedBefore(a, b *AlertOutcome) bool {
+// compareRanked is the decision order: descending score (NaN last), earlier ts, key, position.
+func compareRanked(a, b *AlertOutcome) int {
 	sa, sb := rankScore(a.Score), rankScore(b.Score)
 	if sa != sb {
-		return sa > sb
+		if sa > sb {
+			return -1
+		}
+		return 1
 	}
 	if a.TS != b.TS {
-		return a.TS < b.TS
+		return cmp.Compare(a.TS, b.TS)
 	}
 	if a.Key != b.Key {
-		return a.Key < b.Key
+		return strings.Compare(a.Key, b.Key)
 	}
-	return a.Index < b.Index
+	return cmp.Compare(a.Index, b.Index)
 }
 
 // rankScore maps NaN below every number so that sorting and grouping by score are total.

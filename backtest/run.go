@@ -1,6 +1,7 @@
 package backtest
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,7 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -394,34 +395,71 @@ func (s *session) close() {
 // the key in every comparison cost more than the detector itself.
 func SortAlerts(alerts []detectors.Alert) {
 	keys := make([]string, len(alerts)) // "" until needed; a key is never empty
+	sortAlertsWithKeys(alerts, keys)
+}
+
+// sortAlertsKeyed sorts like SortAlerts and returns every alert's Key, parallel to the sorted
+// slice, for Match to reuse: the tuner needs all keys anyway, so each is built exactly once.
+func sortAlertsKeyed(alerts []detectors.Alert) []string {
+	keys := make([]string, len(alerts))
+	for i := range alerts {
+		keys[i] = alerts[i].Key()
+	}
+	return sortAlertsWithKeys(alerts, keys)
+}
+
+// compareAlerts is the canonical order of SortAlerts for alerts[i] and alerts[j]; key gives an
+// alert's Key by position.
+func compareAlerts(alerts []detectors.Alert, i, j int, key func(int) string) int {
+	a, b := &alerts[i], &alerts[j]
+	if a.TS != b.TS {
+		return cmp.Compare(a.TS, b.TS)
+	}
+	if a.Detector != b.Detector {
+		return strings.Compare(a.Detector, b.Detector)
+	}
+	if a.Symbol != b.Symbol {
+		return strings.Compare(a.Symbol, b.Symbol)
+	}
+	return strings.Compare(key(i), key(j))
+}
+
+// sortAlertsWithKeys sorts alerts (stably) in canonical order and permutes keys along; keys
+// holds each alert's Key or "" where not built yet (built on demand for ties). Slices already
+// in order, as a single detector's alerts mostly are, are left as they are.
+func sortAlertsWithKeys(alerts []detectors.Alert, keys []string) []string {
 	key := func(i int) string {
 		if keys[i] == "" {
 			keys[i] = alerts[i].Key()
 		}
 		return keys[i]
 	}
+	sorted := true
+	for i := 1; i < len(alerts); i++ {
+		if compareAlerts(alerts, i-1, i, key) > 0 {
+			sorted = false
+			break
+		}
+	}
+	if sorted {
+		return keys
+	}
 	order := make([]int, len(alerts))
 	for i := range order {
 		order[i] = i
 	}
-	sort.SliceStable(order, func(i, j int) bool {
-		a, b := &alerts[order[i]], &alerts[order[j]]
-		if a.TS != b.TS {
-			return a.TS < b.TS
-		}
-		if a.Detector != b.Detector {
-			return a.Detector < b.Detector
-		}
-		if a.Symbol != b.Symbol {
-			return a.Symbol < b.Symbol
-		}
-		return key(order[i]) < key(order[j])
+	slices.SortStableFunc(order, func(i, j int) int {
+		return compareAlerts(alerts, i, j, key)
 	})
-	sorted := make([]detectors.Alert, len(alerts))
+	sortedAlerts := make([]detectors.Alert, len(alerts))
+	sortedKeys := make([]string, len(alerts))
 	for i, k := range order {
-		sorted[i] = alerts[k]
+		sortedAlerts[i] = alerts[k]
+		sortedKeys[i] = keys[k]
 	}
-	copy(alerts, sorted)
+	copy(alerts, sortedAlerts)
+	copy(keys, sortedKeys)
+	return keys
 }
 
 // Evaluate matches alerts of the named detectors to incidents and computes the metrics; span is

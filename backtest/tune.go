@@ -332,11 +332,11 @@ func Tune(ctx context.Context, opts TuneOptions) (*TuneResult, error) {
 	t := time.Now()
 	mc := g.Match.MatchConfig()
 	for _, sc := range configs {
-		SortAlerts(sc.alerts)
+		keys := sortAlertsKeyed(sc.alerts) // built once, reused for the ranking in matchKeyed
 		spec, _ := detectors.Lookup(sc.Detector)
 		cfg := mc
 		cfg.Detectors = map[string]detectors.IncidentType{sc.Detector: spec.Type}
-		m := Match(sc.alerts, incidents, cfg)
+		m := matchKeyed(sc.alerts, keys, incidents, cfg)
 		sc.match, _ = m.Detector(sc.Detector)
 	}
 
