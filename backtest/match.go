@@ -166,13 +166,14 @@ func (d *DetectorMatch) Scored() []Scored {
 // NaN scores rank below every number. Match never fails: malformed input (an incident ending
 // before it starts, an empty symbol) simply matches nothing it cannot.
 func Match(alerts []detectors.Alert, incidents []datasets.Incident, cfg MatchConfig) MatchResult {
-	return matchKeyed(alerts, nil, incidents, cfg)
+	return matchKeyed(alerts, nil, incidents, nil, cfg)
 }
 
 // matchKeyed is Match with each alert's Key given in keys (parallel to alerts, as from
-// sortAlertsKeyed) rather than built again; nil keys are built here.
-func matchKeyed(alerts []detectors.Alert, keys []string, incidents []datasets.Incident, cfg MatchConfig) MatchResult {
-	lead, tol := max(cfg.Lead, 0), max(cfg.Tolerance, 0)
+// sortAlertsKeyed) rather than built again, and the incidents' index idx built once for many
+// matchings (by matchIndex with the same cfg's windows); nil keys and a nil idx are built here.
+func matchKeyed(alerts []detectors.Alert, keys []string, incidents []datasets.Incident, idx *incidentIndex,
+	cfg MatchConfig) MatchResult {
 
 	// Which incident types each detector covers.
 	typesOf := map[string]map[detectors.IncidentType]bool{}
@@ -195,7 +196,9 @@ func matchKeyed(alerts []detectors.Alert, keys []string, incidents []datasets.In
 		}
 	}
 
-	idx := newIncidentIndex(incidents, lead, tol)
+	if idx == nil {
+		idx = matchIndex(incidents, cfg)
+	}
 
 	res := MatchResult{Config: cfg}
 	for i := range incidents {
@@ -301,7 +304,8 @@ func matchKeyed(alerts []detectors.Alert, keys []string, incidents []datasets.In
 // rankAlerts returns the outcomes of the given alerts in decision order, undecided; keys holds
 // the alerts' Keys by index, or is nil to build them.
 func rankAlerts(alerts []detectors.Alert, keys []string, indices []int) []AlertOutcome {
-	unsorted := make([]AlertOutcome, len(indices))
+	// Sorted as compact entries rather than the wide outcomes: far less to move and compare.
+	entries := make([]rankEntry, len(indices))
 	for i, ai := range indices {
 		a := &alerts[ai]
 		var key string
@@ -310,38 +314,43 @@ func rankAlerts(alerts []detectors.Alert, keys []string, indices []int) []AlertO
 		} else {
 			key = a.Key()
 		}
-		unsorted[i] = AlertOutcome{Index: ai, Key: key, Symbol: a.Symbol, TS: a.TS, Score: a.Score}
+		entries[i] = rankEntry{score: rankScore(a.Score), ts: a.TS, key: key, index: ai}
 	}
-	// Sort positions rather than the wide structs: swapping ints is far cheaper. The order is
-	// total (ties end at the alert's index), so any sort gives the same result.
-	order := make([]int, len(unsorted))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(i, j int) int { return compareRanked(&unsorted[i], &unsorted[j]) })
-	out := make([]AlertOutcome, len(unsorted))
-	for i, k := range order {
-		out[i] = unsorted[k]
+	// The order is total (ties end at the alert's index), so any sort gives the same result.
+	slices.SortFunc(entries, compareRanked)
+	out := make([]AlertOutcome, len(entries))
+	for i := range entries {
+		e := &entries[i]
+		a := &alerts[e.index]
+		out[i] = AlertOutcome{Index: e.index, Key: e.key, Symbol: a.Symbol, TS: a.TS, Score: a.Score}
 	}
 	return out
 }
 
+// rankEntry is what the decision order compares of an alert: its score as rankScore maps it,
+// ts, key and index.
+type rankEntry struct {
+	score float64
+	ts    detectors.Micros
+	key   string
+	index int
+}
+
 // compareRanked is the decision order: descending score (NaN last), earlier ts, key, position.
-func compareRanked(a, b *AlertOutcome) int {
-	sa, sb := rankScore(a.Score), rankScore(b.Score)
-	if sa != sb {
-		if sa > sb {
+func compareRanked(a, b rankEntry) int {
+	if a.score != b.score {
+		if a.score > b.score {
 			return -1
 		}
 		return 1
 	}
-	if a.TS != b.TS {
-		return cmp.Compare(a.TS, b.TS)
+	if a.ts != b.ts {
+		return cmp.Compare(a.ts, b.ts)
 	}
-	if a.Key != b.Key {
-		return strings.Compare(a.Key, b.Key)
+	if a.key != b.key {
+		return strings.Compare(a.key, b.key)
 	}
-	return cmp.Compare(a.Index, b.Index)
+	return cmp.Compare(a.index, b.index)
 }
 
 // rankScore maps NaN below every number so that sorting and grouping by score are total.
@@ -350,6 +359,11 @@ func rankScore(s float64) float64 {
 		return math.Inf(-1)
 	}
 	return s
+}
+
+// matchIndex is the incidents' index for matching under cfg's windows.
+func matchIndex(incidents []datasets.Incident, cfg MatchConfig) *incidentIndex {
+	return newIncidentIndex(incidents, max(cfg.Lead, 0), max(cfg.Tolerance, 0))
 }
 
 // incidentIndex finds the incidents an alert is eligible for without scanning them all.

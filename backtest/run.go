@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -401,11 +402,52 @@ func SortAlerts(alerts []detectors.Alert) {
 // sortAlertsKeyed sorts like SortAlerts and returns every alert's Key, parallel to the sorted
 // slice, for Match to reuse: the tuner needs all keys anyway, so each is built exactly once.
 func sortAlertsKeyed(alerts []detectors.Alert) []string {
-	keys := make([]string, len(alerts))
+	return sortAlertsWithKeys(alerts, alertKeys(alerts))
+}
+
+// alertKeys returns each alert's Key, all cut from one string: one allocation for the lot
+// rather than one per alert (the tuner keys hundreds of alerts per configuration). The format
+// is Alert.Key's, which tests compare against.
+func alertKeys(alerts []detectors.Alert) []string {
+	var ts [20]byte
+	size := 0
 	for i := range alerts {
-		keys[i] = alerts[i].Key()
+		a := &alerts[i]
+		size += len(a.Detector) + len(a.Symbol) + 3 + len(strconv.AppendInt(ts[:0], a.TS, 10))
+		if len(a.Accounts) > 0 {
+			size += len(a.Accounts) - 1 // the commas
+		}
+		for _, acct := range a.Accounts {
+			size += len(acct)
+		}
 	}
-	return sortAlertsWithKeys(alerts, keys)
+	var b strings.Builder
+	b.Grow(size)
+	ends := make([]int, len(alerts))
+	for i := range alerts {
+		a := &alerts[i]
+		b.WriteString(a.Detector)
+		b.WriteByte('|')
+		b.WriteString(a.Symbol)
+		b.WriteByte('|')
+		for j, acct := range a.Accounts {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(acct)
+		}
+		b.WriteByte('|')
+		b.Write(strconv.AppendInt(ts[:0], a.TS, 10))
+		ends[i] = b.Len()
+	}
+	all := b.String()
+	keys := make([]string, len(alerts))
+	start := 0
+	for i, end := range ends {
+		keys[i] = all[start:end]
+		start = end
+	}
+	return keys
 }
 
 // compareAlerts is the canonical order of SortAlerts for alerts[i] and alerts[j]; key gives an
@@ -444,22 +486,65 @@ func sortAlertsWithKeys(alerts []detectors.Alert, keys []string) []string {
 	if sorted {
 		return keys
 	}
-	order := make([]int, len(alerts))
-	for i := range order {
-		order[i] = i
+	// Sorted as compact entries rather than positions into the wide alerts: the comparisons
+	// stay in cache. Ties of the canonical order go by position, which makes the order total:
+	// the unstable (and faster) sort then gives exactly the stable sort's result.
+	entries := make([]alertSortEntry, len(alerts))
+	for i := range alerts {
+		a := &alerts[i]
+		entries[i] = alertSortEntry{ts: a.TS, detector: a.Detector, symbol: a.Symbol, index: i}
 	}
-	slices.SortStableFunc(order, func(i, j int) int {
-		return compareAlerts(alerts, i, j, key)
+	slices.SortFunc(entries, func(a, b alertSortEntry) int {
+		if a.ts != b.ts {
+			return cmp.Compare(a.ts, b.ts)
+		}
+		if a.detector != b.detector {
+			return strings.Compare(a.detector, b.detector)
+		}
+		if a.symbol != b.symbol {
+			return strings.Compare(a.symbol, b.symbol)
+		}
+		if c := strings.Compare(key(a.index), key(b.index)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.index, b.index)
 	})
-	sortedAlerts := make([]detectors.Alert, len(alerts))
-	sortedKeys := make([]string, len(alerts))
-	for i, k := range order {
-		sortedAlerts[i] = alerts[k]
-		sortedKeys[i] = keys[k]
+	order := make([]int, len(entries))
+	for i := range entries {
+		order[i] = entries[i].index
 	}
-	copy(alerts, sortedAlerts)
-	copy(keys, sortedKeys)
+	permute(alerts, keys, order)
 	return keys
+}
+
+// alertSortEntry is what the canonical order compares of an alert, and its position.
+type alertSortEntry struct {
+	ts               detectors.Micros
+	detector, symbol string
+	index            int
+}
+
+// permute rearranges alerts and keys in place so that position i holds what was at order[i],
+// following the permutation's cycles (one move per element, no copy of the wide alerts); order
+// is consumed.
+func permute(alerts []detectors.Alert, keys []string, order []int) {
+	for start := range order {
+		if order[start] == start {
+			continue
+		}
+		alert, key := alerts[start], keys[start]
+		j := start
+		for {
+			k := order[j]
+			order[j] = j // placed
+			if k == start {
+				alerts[j], keys[j] = alert, key
+				break
+			}
+			alerts[j], keys[j] = alerts[k], keys[k]
+			j = k
+		}
+	}
 }
 
 // Evaluate matches alerts of the named detectors to incidents and computes the metrics; span is

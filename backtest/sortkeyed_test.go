@@ -71,7 +71,7 @@ func TestSortAlertsKeyedAndMatchKeyed(t *testing.T) {
 				}
 			}
 			cfg := DefaultMatchConfig()
-			if m, w := matchKeyed(got, keys, incidents, cfg), Match(got, incidents, cfg); fmt.Sprintf("%+v", m) != fmt.Sprintf("%+v", w) {
+			if m, w := matchKeyed(got, keys, incidents, matchIndex(incidents, cfg), cfg), Match(got, incidents, cfg); fmt.Sprintf("%+v", m) != fmt.Sprintf("%+v", w) {
 				t.Fatalf("trial %d (presorted %v): matchKeyed differs from Match\n got  %+v\n want %+v", trial, presorted, m, w)
 			}
 		}
@@ -103,6 +103,28 @@ func TestRankAlertsDecisionOrder(t *testing.T) {
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("keys given %v: order %v, want %v", keys != nil, got, want)
+		}
+	}
+}
+
+// TestAlertKeysEqualAlertKey checks the keys cut from one string against Alert.Key itself on
+// the format's edge cases: no accounts, an empty account, a negative and a zero ts, no alerts.
+func TestAlertKeysEqualAlertKey(t *testing.T) {
+	alerts := []detectors.Alert{
+		{Detector: "spoofing", Symbol: "BTCUSDT", TS: 42},
+		{Detector: "collusion", Symbol: "ETHUSDT", Accounts: []string{"a", "", "b,c"}, TS: -7},
+		{Detector: "", Symbol: "", Accounts: []string{"x"}, TS: 0},
+		{Detector: "wash_trade", Symbol: "SOLUSDT", Accounts: []string{"acct-1", "acct-2"}, TS: math.MaxInt64},
+	}
+	for n := 0; n <= len(alerts); n++ {
+		keys := alertKeys(alerts[:n])
+		if len(keys) != n {
+			t.Fatalf("%d alerts: %d keys", n, len(keys))
+		}
+		for i := range keys {
+			if want := alerts[i].Key(); keys[i] != want {
+				t.Errorf("alert %d: key %q, want %q", i, keys[i], want)
+			}
 		}
 	}
 }

@@ -331,12 +331,13 @@ func Tune(ctx context.Context, opts TuneOptions) (*TuneResult, error) {
 
 	t := time.Now()
 	mc := g.Match.MatchConfig()
+	idx := matchIndex(incidents, mc) // the same windows for every configuration
 	for _, sc := range configs {
 		keys := sortAlertsKeyed(sc.alerts) // built once, reused for the ranking in matchKeyed
 		spec, _ := detectors.Lookup(sc.Detector)
 		cfg := mc
 		cfg.Detectors = map[string]detectors.IncidentType{sc.Detector: spec.Type}
-		m := matchKeyed(sc.alerts, keys, incidents, cfg)
+		m := matchKeyed(sc.alerts, keys, incidents, idx, cfg)
 		sc.match, _ = m.Detector(sc.Detector)
 	}
 
