@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -405,65 +404,13 @@ func sortAlertsKeyed(alerts []detectors.Alert) []string {
 	return sortAlertsWithKeys(alerts, alertKeys(alerts))
 }
 
-// alertKeys returns each alert's Key, all cut from one string: one allocation for the lot
-// rather than one per alert (the tuner keys hundreds of alerts per configuration). The format
-// is Alert.Key's, which tests compare against.
+// alertKeys returns each alert's Key, parallel to alerts.
 func alertKeys(alerts []detectors.Alert) []string {
-	var ts [20]byte
-	size := 0
-	for i := range alerts {
-		a := &alerts[i]
-		size += len(a.Detector) + len(a.Symbol) + 3 + len(strconv.AppendInt(ts[:0], a.TS, 10))
-		if len(a.Accounts) > 0 {
-			size += len(a.Accounts) - 1 // the commas
-		}
-		for _, acct := range a.Accounts {
-			size += len(acct)
-		}
-	}
-	var b strings.Builder
-	b.Grow(size)
-	ends := make([]int, len(alerts))
-	for i := range alerts {
-		a := &alerts[i]
-		b.WriteString(a.Detector)
-		b.WriteByte('|')
-		b.WriteString(a.Symbol)
-		b.WriteByte('|')
-		for j, acct := range a.Accounts {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(acct)
-		}
-		b.WriteByte('|')
-		b.Write(strconv.AppendInt(ts[:0], a.TS, 10))
-		ends[i] = b.Len()
-	}
-	all := b.String()
 	keys := make([]string, len(alerts))
-	start := 0
-	for i, end := range ends {
-		keys[i] = all[start:end]
-		start = end
+	for i := range alerts {
+		keys[i] = alerts[i].Key()
 	}
 	return keys
-}
-
-// compareAlerts is the canonical order of SortAlerts for alerts[i] and alerts[j]; key gives an
-// alert's Key by position.
-func compareAlerts(alerts []detectors.Alert, i, j int, key func(int) string) int {
-	a, b := &alerts[i], &alerts[j]
-	if a.TS != b.TS {
-		return cmp.Compare(a.TS, b.TS)
-	}
-	if a.Detector != b.Detector {
-		return strings.Compare(a.Detector, b.Detector)
-	}
-	if a.Symbol != b.Symbol {
-		return strings.Compare(a.Symbol, b.Symbol)
-	}
-	return strings.Compare(key(i), key(j))
 }
 
 // sortAlertsWithKeys sorts alerts (stably) in canonical order and permutes keys along; keys
@@ -476,25 +423,15 @@ func sortAlertsWithKeys(alerts []detectors.Alert, keys []string) []string {
 		}
 		return keys[i]
 	}
-	sorted := true
-	for i := 1; i < len(alerts); i++ {
-		if compareAlerts(alerts, i-1, i, key) > 0 {
-			sorted = false
-			break
-		}
-	}
-	if sorted {
-		return keys
-	}
-	// Sorted as compact entries rather than positions into the wide alerts: the comparisons
-	// stay in cache. Ties of the canonical order go by position, which makes the order total:
-	// the unstable (and faster) sort then gives exactly the stable sort's result.
+	// Compared as compact entries rather than the wide alerts: the comparisons stay in cache.
+	// Ties of the canonical order go by position, which makes the order total: the unstable
+	// (and faster) sort then gives exactly the stable sort's result.
 	entries := make([]alertSortEntry, len(alerts))
 	for i := range alerts {
 		a := &alerts[i]
 		entries[i] = alertSortEntry{ts: a.TS, detector: a.Detector, symbol: a.Symbol, index: i}
 	}
-	slices.SortFunc(entries, func(a, b alertSortEntry) int {
+	canonical := func(a, b alertSortEntry) int {
 		if a.ts != b.ts {
 			return cmp.Compare(a.ts, b.ts)
 		}
@@ -508,7 +445,11 @@ func sortAlertsWithKeys(alerts []detectors.Alert, keys []string) []string {
 			return c
 		}
 		return cmp.Compare(a.index, b.index)
-	})
+	}
+	if slices.IsSortedFunc(entries, canonical) {
+		return keys
+	}
+	slices.SortFunc(entries, canonical)
 	order := make([]int, len(entries))
 	for i := range entries {
 		order[i] = entries[i].index

@@ -107,7 +107,7 @@ func TestRankAlertsDecisionOrder(t *testing.T) {
 	}
 }
 
-// TestAlertKeysEqualAlertKey checks the keys cut from one string against Alert.Key itself on
+// TestAlertKeysEqualAlertKey checks the tuner's keys against Alert.Key itself on
 // the format's edge cases: no accounts, an empty account, a negative and a zero ts, no alerts.
 func TestAlertKeysEqualAlertKey(t *testing.T) {
 	alerts := []detectors.Alert{
