@@ -76,6 +76,7 @@ import (
 	"strings"
 
 	"github.com/fds-dev/fds/detectors"
+	"github.com/fds-dev/fds/detectors/internal/episodes"
 )
 
 // Name is the detector's registry name.
@@ -546,20 +547,13 @@ func (d *detector) sweep(s *symbolState, now detectors.Micros) {
 // closeDue emits the symbol's episodes whose gap is over at now (all of them at the end of the
 // input), in opening order.
 func (d *detector) closeDue(s *symbolState, now detectors.Micros, all bool, emit detectors.GroupEmit) {
-	kept := s.episodes[:0]
-	s.deadline = math.MaxInt64
-	for _, e := range s.episodes {
-		if all || now-e.last >= d.gap {
-			d.emitEpisode(e, now, emit)
-			delete(s.byAccount, e.f)
-			continue
-		}
-		kept = append(kept, e)
-		s.deadline = min(s.deadline, e.last+d.gap)
-	}
-	clear(s.episodes[len(kept):])
-	s.episodes = kept
+	s.episodes, s.deadline = episodes.CloseDue(s.episodes, now, d.gap, all, lastInstance, func(e *episode) {
+		d.emitEpisode(e, now, emit)
+		delete(s.byAccount, e.f)
+	})
 }
+
+func lastInstance(e *episode) detectors.Micros { return e.last }
 
 func (d *detector) emitEpisode(e *episode, now detectors.Micros, emit detectors.GroupEmit) {
 	victims := make([]string, 0, len(e.victims))

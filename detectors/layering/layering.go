@@ -78,6 +78,7 @@ import (
 	"sort"
 
 	"github.com/fds-dev/fds/detectors"
+	"github.com/fds-dev/fds/detectors/internal/episodes"
 	"github.com/fds-dev/fds/detectors/internal/ring"
 )
 
@@ -654,20 +655,13 @@ func (d *detector) judge(s *symbolState, c *cluster, at detectors.Micros) {
 // at the end of the input), in opening order, and recomputes their deadline.
 func (d *detector) closeDue(s *symbolState, ci int, now detectors.Micros, all bool, emit detectors.GroupEmit) {
 	cfg, op := d.configs[ci], &s.open[ci]
-	kept := op.episodes[:0]
-	op.deadline = math.MaxInt64
-	for _, e := range op.episodes {
-		if all || now-e.last >= cfg.gap {
-			emitEpisode(cfg, e, now, emit)
-			delete(cfg.episodes, e.k)
-			continue
-		}
-		kept = append(kept, e)
-		op.deadline = min(op.deadline, e.last+cfg.gap)
-	}
-	clear(op.episodes[len(kept):])
-	op.episodes = kept
+	op.episodes, op.deadline = episodes.CloseDue(op.episodes, now, cfg.gap, all, lastLayer, func(e *episode) {
+		emitEpisode(cfg, e, now, emit)
+		delete(cfg.episodes, e.k)
+	})
 }
+
+func lastLayer(e *episode) detectors.Micros { return e.last }
 
 func emitEpisode(cfg *config, e *episode, now detectors.Micros, emit detectors.GroupEmit) {
 	var orderIDs, tradeIDs []int64

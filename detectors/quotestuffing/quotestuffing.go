@@ -74,6 +74,7 @@ import (
 	"sort"
 
 	"github.com/fds-dev/fds/detectors"
+	"github.com/fds-dev/fds/detectors/internal/episodes"
 	"github.com/fds-dev/fds/detectors/internal/recent"
 )
 
@@ -401,19 +402,10 @@ func (a *account) grow() {
 // closeDue judges the symbol's episodes whose gap is over (all of them at the end of the input)
 // at now, in opening order, and recomputes the symbol's deadline.
 func (d *layer) closeDue(s *symbolState, now detectors.Micros, all bool, emit detectors.GroupEmit) {
-	kept := s.open[:0]
-	s.deadline = math.MaxInt64
-	for _, e := range s.open {
-		if all || now-e.last >= d.gap {
-			d.judge(e, now, emit)
-			continue
-		}
-		kept = append(kept, e)
-		s.deadline = min(s.deadline, e.last+d.gap)
-	}
-	clear(s.open[len(kept):])
-	s.open = kept
+	s.open, s.deadline = episodes.CloseDue(s.open, now, d.gap, all, lastBurst, func(e *episode) { d.judge(e, now, emit) })
 }
+
+func lastBurst(e *episode) detectors.Micros { return e.last }
 
 // judge closes an episode and raises its alert for each configuration of the layer, in the
 // order of the group.

@@ -65,6 +65,7 @@ import (
 	"sort"
 
 	"github.com/fds-dev/fds/detectors"
+	"github.com/fds-dev/fds/detectors/internal/episodes"
 )
 
 // Name is the detector's registry name.
@@ -719,20 +720,13 @@ func (c *config) judge(cand *candidate, cs *configSymbol, at detectors.Micros) {
 // closeDue emits the symbol's episodes whose gap is over at now (all of them at the end of the
 // input), in opening order, and recomputes the symbol's deadline.
 func (c *config) closeDue(cs *configSymbol, now detectors.Micros, all bool, emit detectors.GroupEmit) {
-	kept := cs.episodes[:0]
-	cs.deadline = math.MaxInt64
-	for _, e := range cs.episodes {
-		if all || now-e.last >= c.episodeGap {
-			c.emitEpisode(e, now, emit)
-			delete(c.episodes, e.k)
-			continue
-		}
-		kept = append(kept, e)
-		cs.deadline = min(cs.deadline, e.last+c.episodeGap)
-	}
-	clear(cs.episodes[len(kept):])
-	cs.episodes = kept
+	cs.episodes, cs.deadline = episodes.CloseDue(cs.episodes, now, c.episodeGap, all, lastSpoof, func(e *episode) {
+		c.emitEpisode(e, now, emit)
+		delete(c.episodes, e.k)
+	})
 }
+
+func lastSpoof(e *episode) detectors.Micros { return e.last }
 
 func (c *config) emitEpisode(e *episode, now detectors.Micros, emit detectors.GroupEmit) {
 	var orderIDs, tradeIDs []int64

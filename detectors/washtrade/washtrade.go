@@ -60,6 +60,7 @@ import (
 	"sort"
 
 	"github.com/fds-dev/fds/detectors"
+	"github.com/fds-dev/fds/detectors/internal/episodes"
 )
 
 // Name is the detector's registry name.
@@ -509,21 +510,13 @@ func (l *episodeLayer) add(ev *detectors.Event, si int, notional float64, sameAc
 // closeDue judges the symbol's episodes whose last self-trade is at least gap before now, in
 // opening order, and recomputes the symbol's next deadline.
 func (l *episodeLayer) closeDue(si int, now detectors.Micros, emit detectors.GroupEmit) {
-	open := l.open[si]
-	kept := open[:0]
-	l.deadline[si] = math.MaxInt64
-	for _, e := range open {
-		if now-e.last >= l.gap {
-			l.judge(e, now, emit)
-			delete(l.episodes, e.k)
-			continue
-		}
-		kept = append(kept, e)
-		l.deadline[si] = min(l.deadline[si], e.last+l.gap)
-	}
-	clear(open[len(kept):])
-	l.open[si] = kept
+	l.open[si], l.deadline[si] = episodes.CloseDue(l.open[si], now, l.gap, false, lastSelfTrade, func(e *episode) {
+		l.judge(e, now, emit)
+		delete(l.episodes, e.k)
+	})
 }
+
+func lastSelfTrade(e *episode) detectors.Micros { return e.last }
 
 // close judges one episode before its gap is over (max_episode reached).
 func (l *episodeLayer) close(si int, e *episode, now detectors.Micros, emit detectors.GroupEmit) {
