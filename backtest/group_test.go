@@ -207,7 +207,7 @@ func TestTuneGroupedEqualsSeparate(t *testing.T) {
 	run := func(separate bool) *backtest.TuneResult {
 		res, err := backtest.Tune(context.Background(), backtest.TuneOptions{Options: backtest.Options{DataDir: dir},
 			Grid: grid, Objective: obj, Validation: backtest.Validation{Split: true, SplitFraction: 0.5}, Seed: 1,
-			SkipVerify: true, SeparateInstances: separate})
+			SeparateInstances: separate})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -44,9 +44,11 @@ type TuneOptions struct {
 	// keep the state configurations share once (detectors.Spec.NewGroup): the slow path, which
 	// gives the same alerts, for comparing.
 	SeparateInstances bool
-	// SkipVerify skips the backtest of the chosen configuration that confirms the sweep's
-	// figures (benchmarks of the sweep alone use it).
-	SkipVerify bool
+	// Verify runs a plain backtest of the chosen configuration after the sweep and reports its
+	// metrics as TunedMetrics, warning where they differ from the sweep's (one more replay). It
+	// always runs when a tuned detector reads min_score (detectors.Spec.ReadsMinScore); for the
+	// others the sweep's figures are a backtest's by construction, so it only re-proves them.
+	Verify bool
 }
 
 // Validation says how a choice is checked on data it was not tuned on. The zero value tunes and
@@ -528,11 +530,13 @@ func Tune(ctx context.Context, opts TuneOptions) (*TuneResult, error) {
 	res.Manifest = s.manifest
 
 	// Verify the choice with a plain backtest of tuned.yaml (one more replay, of one instance
-	// per detector). The sweep's figures are exact when a detector's min_score only gates its
-	// alerts; a detector whose state depends on min_score (a cooldown started only by alerts
-	// above it) gives other alerts at the chosen threshold than at the floor. tuned_metrics are
-	// the backtest's, so tuned.yaml reproduces them whatever the detector does.
-	if res.Feasible && !opts.SkipVerify {
+	// per detector) when asked, or when a detector reads min_score: the sweep's figures are
+	// exact when a detector's min_score only gates its alerts, which holds by construction for a
+	// detector that never receives it, but one whose state depends on min_score (a cooldown
+	// started only by alerts above it) gives other alerts at the chosen threshold than at the
+	// floor. tuned_metrics are then the backtest's, so tuned.yaml reproduces them whatever the
+	// detector does.
+	if res.Feasible && (opts.Verify || readsMinScore(names)) {
 		tv := time.Now()
 		run, err := Run(ctx, Options{DataDir: opts.DataDir, Config: res.Tuned, Sorter: opts.Sorter, TempDir: opts.TempDir})
 		if err != nil {
@@ -570,6 +574,17 @@ func (gi *groupInstance) OnEvent(ev *detectors.Event, _ detectors.Emit) {
 }
 func (gi *groupInstance) Flush(detectors.Emit) { gi.group.Flush(gi.route) }
 
+// readsMinScore reports whether one of the named detectors uses min_score beyond the common
+// gate, so that a threshold curve swept from a floor is only an approximation for it.
+func readsMinScore(names []string) bool {
+	for _, n := range names {
+		if spec, ok := detectors.Lookup(n); ok && spec.ReadsMinScore {
+			return true
+		}
+	}
+	return false
+}
+
 // sameMetrics compares two detectors' figures exactly (their JSON forms, which hold every field).
 func sameMetrics(a, b DetectorMetrics) bool {
 	x, errA := json.Marshal(a)
@@ -599,8 +614,8 @@ func addMinScoreProbes(g *Grid, configs []*sweepConfig, instances *[]Instance, e
 		}
 		seen[sc.Detector] = true
 		spec, _ := detectors.Lookup(sc.Detector)
-		if gridDetector(g, sc.Detector).SweepsMinScore || sc.floor >= spec.DefaultMinScore {
-			continue
+		if !spec.ReadsMinScore || gridDetector(g, sc.Detector).SweepsMinScore || sc.floor >= spec.DefaultMinScore {
+			continue // a detector that never sees min_score cannot depend on it
 		}
 		values := map[string]float64{}
 		for k, v := range sc.Values {

@@ -36,12 +36,12 @@ func init() {
 }
 
 func init() {
-	// test_gate_aware reads min_score itself, as pump_and_dump does: only alerts scoring at
-	// least min_score start its cooldown, so its alerts at a threshold are not the alerts at the
+	// test_gate_aware reads min_score itself (and declares it): only alerts scoring at least
+	// min_score start its cooldown, so its alerts at a threshold are not the alerts at the
 	// floor cut at that threshold.
 	detectors.Register(detectors.Spec{
 		Name: "test_gate_aware", Type: detectors.WashTrade, Summary: "test detector: state depends on min_score",
-		Needs: []detectors.Kind{detectors.KindTrade},
+		Needs: []detectors.Kind{detectors.KindTrade}, ReadsMinScore: true,
 		Params: []detectors.ParamSpec{
 			{Name: "cooldown", Default: 3600, Min: 0, Max: 86400, Unit: "s", Doc: "silence after an alert at or above min_score"},
 		},
@@ -186,12 +186,29 @@ func TestTuneReproducesThroughBacktest(t *testing.T) {
 			if res.Configurations != 12 || !res.Feasible || res.TunedMetrics == nil {
 				t.Fatalf("configurations %d feasible %v", res.Configurations, res.Feasible)
 			}
-			// The verification backtest agreed with the sweep's own figures: the threshold
-			// sweep is exact for a detector whose min_score only gates its alerts.
-			for _, w := range res.Warnings {
+			// test_big_trade never sees min_score, so no verification replay ran: the figures
+			// compared with a backtest below are the sweep's own.
+			if _, ran := res.Manifest.TimingsSeconds["verify"]; ran {
+				t.Fatal("a verification backtest ran for a detector that does not read min_score")
+			}
+			// Asked to, the verification backtest runs and agrees with the sweep's figures: the
+			// threshold sweep is exact for a detector whose min_score only gates its alerts.
+			opts := tuneTestOptions(t, data, v)
+			opts.Verify = true
+			verified, err := Tune(context.Background(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ran := verified.Manifest.TimingsSeconds["verify"]; !ran {
+				t.Fatal("Verify set but no verification backtest ran")
+			}
+			for _, w := range verified.Warnings {
 				if strings.Contains(w, "beyond its gate") {
 					t.Fatalf("the sweep's prediction differs from the backtest: %s", w)
 				}
+			}
+			if x, y := mustJSON(t, verified.TunedMetrics), mustJSON(t, res.TunedMetrics); x != y {
+				t.Fatalf("verified tuned_metrics\n%s\nsweep's\n%s", x, y)
 			}
 			out := filepath.Join(dir, "tune")
 			if err := WriteTuneFolder(out, res); err != nil {

@@ -165,8 +165,14 @@ type Spec struct {
 	CrossSymbol bool
 	// DefaultMinScore is the default of the common min_score parameter.
 	DefaultMinScore float64
-	Params          []ParamSpec
-	New             func(p Params, env Env) (Detector, error)
+	// ReadsMinScore says the detector's own logic uses min_score (a cooldown started only by
+	// alerts above it), so its Params carry it. Without it New and NewGroup never receive
+	// min_score: the common gate alone applies it, the detector's alerts at any threshold are its
+	// alerts at a lower one cut there, and a sweep's threshold curve is exact by construction
+	// (docs/tuning.md, "Thresholds without replaying").
+	ReadsMinScore bool
+	Params        []ParamSpec
+	New           func(p Params, env Env) (Detector, error)
 	// NewGroup, when set, builds many configurations as one Group that keeps the state they
 	// have in common once (a sweep's fast path; see Group). New may then be left nil: Register
 	// sets it to the group of one, so that a single instance runs the same code.
@@ -217,6 +223,21 @@ func (s *Spec) Resolve(values map[string]float64) (Params, error) {
 		p[n] = v
 	}
 	return p, nil
+}
+
+// constructorParams is what New and NewGroup receive: p without min_score unless the detector
+// declares ReadsMinScore, so that a detector cannot depend on it without saying so.
+func (s *Spec) constructorParams(p Params) Params {
+	if s.ReadsMinScore {
+		return p
+	}
+	out := make(Params, len(p)-1)
+	for k, v := range p {
+		if k != MinScoreParam {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func (s *Spec) paramNames() []string {
@@ -305,7 +326,7 @@ func Build(name string, values map[string]float64, env Env) (Detector, Params, e
 	if err != nil {
 		return nil, nil, err
 	}
-	d, err := s.New(p, env)
+	d, err := s.New(s.constructorParams(p), env)
 	if err != nil {
 		return nil, nil, fmt.Errorf("detector %s: %w", name, err)
 	}

@@ -169,3 +169,47 @@ func TestAlertKeyFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestMinScoreReachesOnlyDetectorsThatDeclareIt: a constructor sees min_score only when its spec
+// says ReadsMinScore, through Build and BuildGroup alike, so an undeclared detector cannot make its
+// alerts depend on it (the tuner's exact threshold curves rest on this); Build still returns the
+// full parameters.
+func TestMinScoreReachesOnlyDetectorsThatDeclareIt(t *testing.T) {
+	var seen []Params
+	record := func(ps []Params, env Env) (Group, error) {
+		seen = append(seen, ps...)
+		return &Layered[Group]{}, nil
+	}
+	Register(Spec{Name: "test_gate_only", Type: WashTrade, DefaultMinScore: 0.5, NewGroup: record,
+		Params: []ParamSpec{{Name: "window", Default: 1, Min: 0, Max: 60, Unit: "s"}}})
+	Register(Spec{Name: "test_reads_min_score", Type: WashTrade, DefaultMinScore: 0.5, NewGroup: record, ReadsMinScore: true,
+		Params: []ParamSpec{{Name: "window", Default: 1, Min: 0, Max: 60, Unit: "s"}}})
+	for _, c := range []struct {
+		name string
+		want bool
+	}{{"test_gate_only", false}, {"test_reads_min_score", true}} {
+		seen = nil
+		_, p, err := Build(c.name, map[string]float64{MinScoreParam: 0.7}, Env{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p[MinScoreParam] != 0.7 {
+			t.Fatalf("%s: Build returns %v, want the full parameters", c.name, p)
+		}
+		if _, _, err := BuildGroup(c.name, []map[string]float64{{MinScoreParam: 0.1}, {"window": 2}}, Env{}); err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) != 3 {
+			t.Fatalf("%s: constructor saw %d parameter sets, want 3", c.name, len(seen))
+		}
+		for _, ps := range seen {
+			v, has := ps[MinScoreParam]
+			if has != c.want || ps["window"] == 0 {
+				t.Fatalf("%s: constructor got %v (min_score present %v, want %v)", c.name, ps, has, c.want)
+			}
+			if has && v != 0.7 && v != 0.1 && v != 0.5 {
+				t.Fatalf("%s: min_score %v, want the resolved value", c.name, v)
+			}
+		}
+	}
+}

@@ -106,7 +106,11 @@ func BuildGroup(name string, values []map[string]float64, env Env) (Group, []Par
 		}
 		ps[i], minScores[i] = p, p[MinScoreParam]
 	}
-	g, err := s.NewGroup(ps, env)
+	given := make([]Params, len(ps))
+	for i, p := range ps {
+		given[i] = s.constructorParams(p)
+	}
+	g, err := s.NewGroup(given, env)
 	if err != nil {
 		return nil, nil, fmt.Errorf("detector %s: %w", name, err)
 	}

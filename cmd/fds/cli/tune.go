@@ -26,6 +26,7 @@ type tuneOptions struct {
 	Resamples int
 	Level     float64
 	Workers   int
+	Verify    bool
 }
 
 func newTuneCmd(app *App) *cobra.Command {
@@ -66,6 +67,7 @@ Without either every figure is in-sample.`,
 	f.IntVar(&opts.Resamples, "resamples", backtest.DefaultResamples, "bootstrap resamples")
 	f.Float64Var(&opts.Level, "level", backtest.DefaultCILevel, "confidence level of the bootstrap intervals")
 	f.IntVar(&opts.Workers, "workers", 0, "goroutines sharing the detector instances (0: one per CPU)")
+	f.BoolVar(&opts.Verify, "verify", false, "also backtest tuned.yaml (one more replay) and report its metrics, warning where they differ from the sweep's (always done for a detector that reads min_score)")
 	return c
 }
 
@@ -119,6 +121,7 @@ func runTune(c *cobra.Command, app *App, opts tuneOptions) error {
 		},
 		Grid: grid, Objective: obj, Validation: val,
 		Seed: opts.Seed, Resamples: opts.Resamples, Level: opts.Level, Workers: opts.Workers,
+		Verify: opts.Verify,
 	})
 	bar.Finish()
 	if err != nil {
