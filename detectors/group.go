@@ -17,7 +17,10 @@ type GroupEmit func(config int, a Alert)
 //
 // A group gives every configuration exactly the alerts, in the same order, that a separate
 // instance of that configuration gives on the same events. A detector that offers groups builds
-// its single instance as a group of one (Single), so there is one code path.
+// its single instance as a group of one (Single), so there is one code path. The alerts of
+// different configurations may share their Evidence's id slices and features map (one episode
+// judged for 100 configurations need not copy them 100 times): consumers treat an alert's
+// Evidence as read-only.
 //
 // OnEvent and Flush follow the Detector contract.
 type Group interface {

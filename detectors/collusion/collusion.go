@@ -60,7 +60,6 @@
 package collusion
 
 import (
-	"maps"
 	"math"
 	"sort"
 
@@ -180,9 +179,6 @@ type scoring struct {
 	config              int // index in the group
 	tolerance           int // index of its size_tolerance in the layer's tolerances
 	countScale, concExp float64
-	// lastOfTolerance: no later scoring of the layer has this size_tolerance, so it may take
-	// the features map built for it instead of a copy.
-	lastOfTolerance bool
 }
 
 // detector is one layer of a group: the state of the configurations sharing the state
@@ -192,7 +188,7 @@ type detector struct {
 	maxAccounts, maxPairs, maxTrades     int
 	tolerances                           []float64 // distinct size_tolerance values, first-seen order
 	scorings                             []scoring
-	features                             []map[string]float64 // scratch for judge, per tolerance
+	features                             []map[string]float64 // judge's maps of one episode, per tolerance
 
 	accounts map[string]account
 	symbols  map[string]*symbolState
@@ -255,12 +251,6 @@ func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error)
 		d.scorings = append(d.scorings, scoring{config: i, tolerance: ti, countScale: p.Get("count_scale"), concExp: p.Get("concentration_exponent")})
 	}
 	for _, d := range g.Layers {
-		seen := make([]bool, len(d.tolerances))
-		for i := len(d.scorings) - 1; i >= 0; i-- {
-			sc := &d.scorings[i]
-			sc.lastOfTolerance = !seen[sc.tolerance]
-			seen[sc.tolerance] = true
-		}
 		d.features = make([]map[string]float64, len(d.tolerances))
 	}
 	return g, nil
@@ -502,12 +492,11 @@ func (d *detector) judge(e *episode, now detectors.Micros, emit detectors.GroupE
 			note = "the matched trades moved money one way: " + e.k.a + " gained what " + e.k.b + " lost, against the mark"
 		}
 	}
-	// Each configuration's alert owns its slices and map (consumers may keep or sort them). The
-	// id lists of all but the last come from one allocation each, capped so none can grow into
-	// another's; the last takes the ones built here.
-	last := len(d.scorings) - 1
-	tradeCopies := cloneIDs(tradeIDs, last)
-	orderCopies := cloneIDs(orderIDs, last)
+	// The configurations share the id lists, and those of one size_tolerance the features map
+	// (a group's alerts share evidence, read-only: detectors.Group).
+	for i := range d.features {
+		d.features[i] = nil
+	}
 	for i := range d.scorings {
 		sc := &d.scorings[i]
 		m := e.m[sc.tolerance]
@@ -524,41 +513,16 @@ func (d *detector) judge(e *episode, now detectors.Micros, emit detectors.GroupE
 			}
 			d.features[sc.tolerance] = features
 		}
-		// The last of a tolerance takes the map built here; copying a map is cheaper than
-		// building it.
-		if sc.lastOfTolerance {
-			d.features[sc.tolerance] = nil
-		} else {
-			features = maps.Clone(features)
-		}
 		a := detectors.Alert{
 			Symbol: e.k.symbol, Accounts: []string{e.k.a, e.k.b}, TS: now, WindowStart: e.first, WindowEnd: e.last,
 			Score:    sc.Score(e.n, m, e.concentration),
 			Evidence: detectors.Evidence{TradeIDs: tradeIDs, OrderIDs: orderIDs, Features: features},
-		}
-		if i < last {
-			a.Evidence.TradeIDs = tradeCopies(i)
-			a.Evidence.OrderIDs = orderCopies(i)
 		}
 		if consistency > 0.9 && m > 0 {
 			a.Evidence.Note = note
 		}
 		emit(sc.config, a)
 	}
-}
-
-// cloneIDs makes n copies of ids in one allocation and returns the i-th (i < n); nil stays nil
-// (as a separate instance's alert has it).
-func cloneIDs(ids []int64, n int) func(i int) []int64 {
-	if ids == nil || n == 0 {
-		return func(int) []int64 { return nil }
-	}
-	k := len(ids)
-	backing := make([]int64, k*n)
-	for i := 0; i < n; i++ {
-		copy(backing[i*k:], ids)
-	}
-	return func(i int) []int64 { return backing[i*k : (i+1)*k : (i+1)*k] }
 }
 
 // sweep forgets the symbol's account notionals idle for five time constants, every `window`

@@ -2,6 +2,7 @@ package collusion
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -104,12 +105,11 @@ func TestEpisodesCloseInOpeningOrder(t *testing.T) {
 	}
 }
 
-// TestGroupSharesStateAndOwnsAlerts builds a group of four configurations, three differing only
+// TestGroupSharesStateAndEvidence builds a group of four configurations, three differing only
 // in scoring parameters and one in gap, and checks that the first three share one layer (with
 // two distinct size tolerances) and the fourth has its own; then that one matched, sized-alike
-// episode gives every configuration its own alert whose slices and features map no other alert
-// shares.
-func TestGroupSharesStateAndOwnsAlerts(t *testing.T) {
+// episode gives every configuration an alert with the episode's evidence and accounts of its own.
+func TestGroupSharesStateAndEvidence(t *testing.T) {
 	s, _ := detectors.Lookup(Name)
 	var ps []detectors.Params
 	for _, v := range []map[string]float64{
@@ -155,16 +155,13 @@ func TestGroupSharesStateAndOwnsAlerts(t *testing.T) {
 			t.Errorf("configuration %d: matched %v, want 3 (three trades of equal sizes weigh 1 each)", i, got)
 		}
 	}
-	// Scribble on configuration 0's alert: nobody else may see it.
-	a0 := alerts[0][0]
-	a0.Evidence.Features["matched"] = -1
-	a0.Evidence.TradeIDs[0] = -1
-	a0.Evidence.OrderIDs[0] = -1
-	a0.Accounts[0] = "Z"
+	// Evidence is shared, read-only (detectors.Group); the accounts are each alert's own, as
+	// the gate sorts them in place.
+	alerts[0][0].Accounts[0] = "Z"
 	for i := 1; i < len(ps); i++ {
 		a := alerts[i][0]
-		if a.Evidence.Features["matched"] != 3 || a.Evidence.TradeIDs[0] != 1 || a.Evidence.OrderIDs[0] != 10 || a.Accounts[0] != "A" {
-			t.Errorf("configuration %d shares memory with configuration 0's alert", i)
+		if !slices.Equal(a.Evidence.TradeIDs, []int64{1, 2, 3}) || !slices.Equal(a.Evidence.OrderIDs, []int64{10, 11, 20, 21, 30, 31}) || a.Accounts[0] != "A" {
+			t.Errorf("configuration %d: trades %v, orders %v, accounts %v", i, a.Evidence.TradeIDs, a.Evidence.OrderIDs, a.Accounts)
 		}
 	}
 }

@@ -579,29 +579,41 @@ func (d *detector) emitEpisode(e *episode, now detectors.Micros, emit detectors.
 		}
 	}
 	tradeIDs := uniqueIDs(e.tradeIDs)
+	// The configurations share the trade ids, and those with the same best instance (the
+	// instance scores depend on size_scale alone) its features map: a group's alerts share
+	// evidence, read-only (detectors.Group).
+	type shared struct {
+		best     *instance
+		score    float64
+		features map[string]float64
+	}
+	var built []shared
 	for k, sg := range d.scorings {
 		b := e.best[k]
-		var profit float64
-		if b.unwound > 0 && b.pre > 0 {
-			entry, exit := b.preNotion/b.pre, b.unwindNotional/b.unwound
-			profit = float64(b.side) * (exit - entry) / entry * 1e4
+		var features map[string]float64
+		for _, x := range built {
+			if x.best == b && x.score == e.bestScore[k] {
+				features = x.features
+				break
+			}
 		}
-		ids := tradeIDs
-		if k > 0 {
-			ids = append([]int64(nil), tradeIDs...) // each configuration's alert owns its slices
+		if features == nil {
+			var profit float64
+			if b.unwound > 0 && b.pre > 0 {
+				entry, exit := b.preNotion/b.pre, b.unwindNotional/b.unwound
+				profit = float64(b.side) * (exit - entry) / entry * 1e4
+			}
+			features = map[string]float64{
+				"instances": float64(e.count), "best_instance": e.bestScore[k], "pre_qty": b.pre, "pre_ratio": b.pre / b.typical,
+				"lead_s": float64(b.lead) / float64(detectors.Second), "unwind_ratio": b.unwound / b.pre,
+				"victim_ratio": b.victimQty / b.typical, "profit_bp": profit, "related": related, "selectivity": selectivity,
+			}
+			built = append(built, shared{best: b, score: e.bestScore[k], features: features})
 		}
 		emit(sg.config, detectors.Alert{
 			Symbol: e.symbol, Accounts: []string{e.f}, TS: now, WindowStart: e.first, WindowEnd: e.last,
-			Score: d.Score(sg, e.keep[k], e.related, selectivity),
-			Evidence: detectors.Evidence{
-				TradeIDs: ids,
-				Features: map[string]float64{
-					"instances": float64(e.count), "best_instance": e.bestScore[k], "pre_qty": b.pre, "pre_ratio": b.pre / b.typical,
-					"lead_s": float64(b.lead) / float64(detectors.Second), "unwind_ratio": b.unwound / b.pre,
-					"victim_ratio": b.victimQty / b.typical, "profit_bp": profit, "related": related, "selectivity": selectivity,
-				},
-				Note: note,
-			},
+			Score:    d.Score(sg, e.keep[k], e.related, selectivity),
+			Evidence: detectors.Evidence{TradeIDs: tradeIDs, Features: features, Note: note},
 		})
 	}
 }
