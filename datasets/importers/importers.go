@@ -179,7 +179,7 @@ type parseCtx struct {
 	// state of formats that join rows across files (Binance klines, book levels).
 	binance *binanceState
 	books   map[string]*bookState
-	// nextLevelID numbers the synthetic level orders of Tardis book data.
+	// nextLevelID numbers the synthetic level orders of book data (levelbook.go).
 	nextLevelID int64
 	lobster     *lobsterState
 }

@@ -3,7 +3,6 @@ package importers
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -23,24 +22,6 @@ func init() {
 		Tables: []string{datasets.TableTrades, datasets.TableLiquidations, datasets.TableMarks, datasets.TableOrders},
 		parse:  parseTardis,
 	})
-}
-
-// bookState is the level book of one (exchange, symbol) rebuilt from Tardis book data, so that
-// consecutive snapshots become level order events.
-type bookState struct {
-	levels map[bookKey]*bookLevel
-	// inSnapshot says the previous incremental row was part of a snapshot.
-	inSnapshot bool
-}
-
-type bookKey struct {
-	side  detectors.Side
-	price float64
-}
-
-type bookLevel struct {
-	id  int64
-	qty float64
 }
 
 func parseTardis(c *parseCtx, in *input) error {
@@ -277,76 +258,7 @@ func (t *tardisFile) ticker() error {
 	return nil
 }
 
-func (t *tardisFile) book() *bookState {
-	if t.c.books == nil {
-		t.c.books = map[string]*bookState{}
-	}
-	key := t.exchange + "|" + t.symbol
-	b := t.c.books[key]
-	if b == nil {
-		b = &bookState{levels: map[bookKey]*bookLevel{}}
-		t.c.books[key] = b
-	}
-	return b
-}
-
-// levelOrder emits the order event that moves a level to qty (0 removes it).
-func (t *tardisFile) levelOrder(b *bookState, k bookKey, qty float64) {
-	lv := b.levels[k]
-	o := detectors.Order{Account: "book:" + t.exchange, Side: k.side, Type: detectors.Limit, Price: k.price}
-	switch {
-	case lv == nil && qty == 0:
-		return
-	case lv == nil:
-		t.c.nextLevelID++
-		lv = &bookLevel{id: t.c.nextLevelID, qty: qty}
-		b.levels[k] = lv
-		o.Event, o.Qty, o.LeavesQty = detectors.OrderNew, qty, qty
-	case qty == 0:
-		delete(b.levels, k)
-		o.Event, o.Qty, o.LeavesQty = detectors.OrderCancel, lv.qty, 0
-	case qty == lv.qty:
-		return
-	default:
-		lv.qty = qty
-		o.Event, o.Qty, o.LeavesQty = detectors.OrderAmend, qty, qty
-	}
-	o.OrderID = lv.id
-	t.c.out.orders = append(t.c.out.orders, row[detectors.Order]{TS: t.at, Symbol: t.symbol, V: o})
-}
-
-// replaceBook moves the book to the given levels: changed and new levels in the order given,
-// then removed levels by side and price.
-func (t *tardisFile) replaceBook(b *bookState, next []bookKey, qty []float64) {
-	keep := make(map[bookKey]bool, len(next))
-	for i, k := range next {
-		if qty[i] > 0 {
-			keep[k] = true
-		}
-	}
-	var gone []bookKey
-	for k := range b.levels {
-		if !keep[k] {
-			gone = append(gone, k)
-		}
-	}
-	sortKeys(gone)
-	for i, k := range next {
-		t.levelOrder(b, k, qty[i])
-	}
-	for _, k := range gone {
-		t.levelOrder(b, k, 0)
-	}
-}
-
-func sortKeys(ks []bookKey) {
-	sort.Slice(ks, func(i, j int) bool {
-		if ks[i].side != ks[j].side {
-			return ks[i].side > ks[j].side
-		}
-		return ks[i].price < ks[j].price
-	})
-}
+func (t *tardisFile) book() *bookState { return t.c.book(t.exchange, t.symbol) }
 
 func (t *tardisFile) bookSnapshot() error {
 	var keys []bookKey
@@ -381,7 +293,7 @@ func (t *tardisFile) bookSnapshot() error {
 			qtys = append(qtys, a)
 		}
 	}
-	t.replaceBook(t.book(), keys, qtys)
+	t.c.replaceBook(t.book(), t.at, keys, qtys)
 	t.c.file.Rows++
 	return nil
 }
@@ -411,7 +323,7 @@ func (t *tardisFile) quotes() error {
 		keys = append(keys, bookKey{side: q.side, price: p})
 		qtys = append(qtys, a)
 	}
-	t.replaceBook(t.book(), keys, qtys)
+	t.c.replaceBook(t.book(), t.at, keys, qtys)
 	t.c.file.Rows++
 	return nil
 }
@@ -445,10 +357,10 @@ func (t *tardisFile) incremental() error {
 	}
 	b := t.book()
 	if isSnap && !b.inSnapshot {
-		t.replaceBook(b, nil, nil)
+		t.c.replaceBook(b, t.at, nil, nil)
 	}
 	b.inSnapshot = isSnap
-	t.levelOrder(b, bookKey{side: side, price: p}, a)
+	t.c.levelOrder(b, t.at, bookKey{side: side, price: p}, a)
 	t.c.file.Rows++
 	return nil
 }
