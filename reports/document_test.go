@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/go-pdf/fpdf"
 )
 
 var sampleOnce struct {
@@ -267,5 +270,40 @@ func TestWriteReportFolder(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "report.pdf")); !os.IsNotExist(err) {
 		t.Error("the folder was not replaced whole: report.pdf survived")
+	}
+}
+
+// TestUprightHeadersKeepCountColumnsNarrow: a matrix of ten detectors by ten incident types fits
+// the page only if each count column is as wide as its numbers, not as its type's name; upright
+// headers give that, while a column set normally stays as wide as its header.
+func TestUprightHeadersKeepCountColumnsNarrow(t *testing.T) {
+	p := &pdfWriter{pdf: fpdf.New("P", "mm", "A4", ""), doc: &Document{}}
+	p.setup()
+	const size = 8.5
+	cols := []pdfCol{{head: "Detector", align: "L"}}
+	var row []string
+	row = append(row, "funding_manipulation")
+	for i := 0; i < 11; i++ {
+		cols = append(cols, pdfCol{head: "funding_manipulation", align: "R", upright: true})
+		row = append(row, "14 *")
+	}
+	cols = append(cols, pdfCol{head: "funding_manipulation", align: "R"})
+	row = append(row, "3")
+	p.layoutColumns(cols, [][]string{row}, size)
+	p.cellFont(cols[1], "B", size)
+	head := p.pdf.GetStringWidth("funding_manipulation")
+	p.cellFont(cols[1], "", size)
+	cell := p.pdf.GetStringWidth("14 *")
+	for c := 1; c <= 11; c++ {
+		// natural width: the widest cell plus padding (layoutColumns), at least 9 mm.
+		if want := max(cell+2*pdfCellPad+0.4, 9); math.Abs(cols[c].width-want) > 1e-9 {
+			t.Fatalf("upright column %d is %.2f mm wide, want its numbers' %.2f mm (its header is %.2f mm)", c, cols[c].width, want, head)
+		}
+	}
+	if w := cols[12].width; w < head {
+		t.Fatalf("normal column %.2f mm, narrower than its header %.2f mm", w, head)
+	}
+	if total := tableWidth(cols); total > pdfTextW {
+		t.Fatalf("table %.1f mm wide, page text %.1f mm", total, pdfTextW)
 	}
 }

@@ -190,7 +190,10 @@ type pdfCol struct {
 	align string
 	mono  bool
 	wrap  bool
-	width float64 // set by table
+	// upright sets the header bottom-to-top, so that a narrow column of counts under a long
+	// name (a matrix of detectors by incident types) needs only its numbers' width.
+	upright bool
+	width   float64 // set by table
 }
 
 // cellFont selects the font of a cell.
@@ -212,6 +215,9 @@ func (p *pdfWriter) layoutColumns(cols []pdfCol, rows [][]string, size float64) 
 	for c := range cols {
 		p.cellFont(cols[c], "B", size)
 		w := p.pdf.GetStringWidth(cols[c].head)
+		if cols[c].upright {
+			w = lineHeight(size)
+		}
 		p.cellFont(cols[c], "", size)
 		for _, r := range rows {
 			w = max(w, p.pdf.GetStringWidth(r[c]))
@@ -288,10 +294,55 @@ func (p *pdfWriter) table(cols []pdfCol, rows [][]string, size float64, bold fun
 	}
 	header = func() {
 		heads := make([]string, len(cols))
+		upright := 0.0 // the header's height for its upright names
 		for c, col := range cols {
+			if col.upright {
+				p.cellFont(col, "B", size)
+				upright = max(upright, p.pdf.GetStringWidth(col.head)+2*pdfCellPad)
+				continue
+			}
 			heads[c] = col.head
 		}
-		drawRow("B", heads, true)
+		if upright == 0 {
+			drawRow("B", heads, true)
+			return
+		}
+		lines, h := cellLines("B", heads)
+		h = max(h, upright)
+		if f.GetY()+h > pdfPageH-pdfBottom {
+			f.AddPage()
+		}
+		x0, y0 := f.GetXY()
+		f.SetFillColor(232, 236, 243)
+		f.Rect(x0, y0, tableWidth(cols), h, "F")
+		x := x0
+		for c, col := range cols {
+			p.cellFont(col, "B", size)
+			if col.upright {
+				// Rotated a quarter turn counter-clockwise about its start, the baseline runs
+				// up the column and the letters stand to its left: set it at the right edge of
+				// the cells' text for a right-aligned column (over the numbers' last digits),
+				// else so that the letters are centred.
+				bx, by := x+col.width/2+size*0.3528*0.35, y0+h-pdfCellPad
+				if col.align == "R" {
+					bx = x + col.width - pdfCellPad
+				}
+				f.TransformBegin()
+				f.TransformRotate(90, bx, by)
+				f.Text(bx, by, col.head)
+				f.TransformEnd()
+			} else {
+				for k, line := range lines[c] {
+					f.SetXY(x+pdfCellPad, y0+h-pdfCellPad-float64(len(lines[c])-k)*lh)
+					f.CellFormat(col.width-2*pdfCellPad, lh, line, "", 0, col.align, false, 0, "")
+				}
+			}
+			x += col.width
+		}
+		f.SetDrawColor(200, 200, 200)
+		f.SetLineWidth(0.15)
+		f.Line(x0, y0+h, x0+tableWidth(cols), y0+h)
+		f.SetXY(x0, y0+h)
 	}
 	p.ensure(3 * lh * 2)
 	header()
@@ -455,9 +506,9 @@ func (p *pdfWriter) qualitySection() {
 		p.heading(2, "Alerts by incident type")
 		cols := []pdfCol{{head: "Detector", align: "L"}}
 		for _, t := range c.Types {
-			cols = append(cols, pdfCol{head: t, align: "R"})
+			cols = append(cols, pdfCol{head: t, align: "R", upright: true})
 		}
-		cols = append(cols, pdfCol{head: "no incident", align: "R"}, pdfCol{head: "alerts", align: "R"})
+		cols = append(cols, pdfCol{head: "no incident", align: "R", upright: true}, pdfCol{head: "alerts", align: "R", upright: true})
 		var rows [][]string
 		for i, det := range c.Detectors {
 			row := []string{det}
