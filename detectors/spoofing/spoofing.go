@@ -66,6 +66,7 @@ import (
 
 	"github.com/fds-dev/fds/detectors"
 	"github.com/fds-dev/fds/detectors/internal/episodes"
+	"github.com/fds-dev/fds/detectors/internal/ring"
 )
 
 // Name is the detector's registry name.
@@ -131,12 +132,11 @@ type ageEntry struct {
 // bookLayer is the resting orders of every symbol as the configurations with one
 // (order_horizon, max_open_orders) see them: the state a sweep shares most.
 type bookLayer struct {
-	horizon  detectors.Micros
-	maxOpen  int
-	books    []*book // by symbol index
-	open     int
-	ages     []ageEntry // resting orders by placement, for eviction
-	agesHead int
+	horizon detectors.Micros
+	maxOpen int
+	books   []*book // by symbol index
+	open    int
+	ages    ring.Queue[ageEntry] // resting orders by placement, for eviction
 
 	// The touch and depths of the new limit order being considered, computed once for every
 	// configuration of the layer: seq is the event they belong to.
@@ -439,8 +439,8 @@ func (l *bookLayer) rest(si int, o *detectors.Order, ts detectors.Micros) {
 		l.open++
 	}
 	b.orders[o.OrderID] = resting{account: o.Account, side: o.Side, price: o.Price, leaves: o.LeavesQty, placed: ts}
-	l.ages = append(l.ages, ageEntry{placed: ts, book: b, orderID: o.OrderID})
-	for l.open > l.maxOpen && l.agesHead < len(l.ages) {
+	l.ages.Push(ageEntry{placed: ts, book: b, orderID: o.OrderID})
+	for l.open > l.maxOpen && l.ages.Len() > 0 {
 		l.evictHead()
 	}
 }
@@ -454,19 +454,13 @@ func (l *bookLayer) unrest(b *book, id int64) {
 
 // evictOld forgets resting orders placed more than order_horizon ago.
 func (l *bookLayer) evictOld(now detectors.Micros) {
-	for l.agesHead < len(l.ages) && l.ages[l.agesHead].placed < now-l.horizon {
+	for l.ages.Len() > 0 && l.ages.Front().placed < now-l.horizon {
 		l.evictHead()
-	}
-	// Compact the queue once its dead head dominates, so memory follows the live entries.
-	if l.agesHead > 1024 && l.agesHead*2 > len(l.ages) {
-		l.ages = append(l.ages[:0], l.ages[l.agesHead:]...)
-		l.agesHead = 0
 	}
 }
 
 func (l *bookLayer) evictHead() {
-	e := l.ages[l.agesHead]
-	l.agesHead++
+	e := l.ages.Pop()
 	// Only if it is still the same placement (an amend re-queues the order).
 	if r, ok := e.book.orders[e.orderID]; ok && r.placed == e.placed {
 		l.unrest(e.book, e.orderID)

@@ -42,8 +42,8 @@ func TestRestingOrdersAreBounded(t *testing.T) {
 			t.Fatalf("open %d (book %d), cap 500", l.open, len(l.books[d.symbolIndex["X"]].orders))
 		}
 	}
-	if l := d.books[0]; len(l.ages)-l.agesHead > 2000 {
-		t.Errorf("age queue holds %d live entries", len(l.ages)-l.agesHead)
+	if l := d.books[0]; l.ages.Len() > 2000 {
+		t.Errorf("age queue holds %d live entries", l.ages.Len())
 	}
 	// Age alone: with a high cap, only the last 10 s (1000 orders) stay.
 	d = build(t, map[string]float64{"order_horizon": 10})
