@@ -182,6 +182,7 @@ type parseCtx struct {
 	// nextLevelID numbers the synthetic level orders of book data (levelbook.go).
 	nextLevelID int64
 	lobster     *lobsterState
+	ws          *wsState
 }
 
 // Import reads the inputs in the named format and writes the canonical tables into outDir,
