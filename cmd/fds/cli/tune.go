@@ -146,8 +146,12 @@ func runTune(c *cobra.Command, app *App, opts tuneOptions) error {
 		return fmt.Errorf("no configuration meets %s for %s: no tuned.yaml written (leaderboard: %s)",
 			obj, strings.Join(missing, ", "), filepath.Join(opts.Out, backtest.LeaderboardMDFile))
 	}
-	app.Infof("\n%d configurations, %d events replayed once in %.2fs. Tuned configuration: %s (leaderboard: %s)",
-		res.Configurations, res.Events, res.Manifest.TimingsSeconds["total"],
+	verified := ""
+	if _, ok := res.Manifest.TimingsSeconds["verify"]; ok {
+		verified = ", and the choice backtested once more to verify it"
+	}
+	app.Infof("\n%d configurations, %d events replayed once%s, in %.2fs. Tuned configuration: %s (leaderboard: %s)",
+		res.Configurations, res.Events, verified, res.Manifest.TimingsSeconds["total"],
 		filepath.Join(opts.Out, backtest.TunedConfigFile), filepath.Join(opts.Out, backtest.LeaderboardMDFile))
 	return nil
 }

@@ -73,6 +73,25 @@ func TestTuneThenBacktestReproduces(t *testing.T) {
 		t.Fatalf("fds backtest --config tuned.yaml gives\n%s\nfds tune reported\n%s", b, a)
 	}
 
+	// --verify backtests the choice once more (the manifest times it, the summary says so) and
+	// finds the same figures: leaderboard.json is byte for byte the unverified one's.
+	verifiedRun := filepath.Join(dir, "runs", "tune-verified")
+	code, _, stderr = fds(t, "tune", "--data", data, "--grid", grid, "--objective", "fbeta:1", "--split", "0.5",
+		"--out", verifiedRun, "--resamples", "200", "--verify")
+	if code != ExitOK || !strings.Contains(stderr, "backtested once more to verify it") {
+		t.Fatalf("tune --verify: exit %d\n%s", code, stderr)
+	}
+	var tm backtest.Manifest
+	readJSONFile(t, filepath.Join(verifiedRun, "manifest.json"), &tm)
+	if _, ok := tm.TimingsSeconds["verify"]; !ok {
+		t.Fatalf("tune --verify ran no verification backtest: timings %v", tm.TimingsSeconds)
+	}
+	l1, _ := os.ReadFile(filepath.Join(tuneRun, "leaderboard.json"))
+	l2, _ := os.ReadFile(filepath.Join(verifiedRun, "leaderboard.json"))
+	if !bytes.Equal(l1, l2) {
+		t.Fatal("tune --verify wrote another leaderboard.json than tune")
+	}
+
 	var manifest backtest.Manifest
 	readJSONFile(t, filepath.Join(btRun, "manifest.json"), &manifest)
 	evRun := filepath.Join(dir, "runs", "eval")
