@@ -73,3 +73,18 @@ func FuzzParsePumpLabels(f *testing.F) {
 	f.Add([]byte(`[{"symbol":"NULS-BTC","exchange":"BINANCE_SPOT","time":"2020-01-30 17:00:00"}]`))
 	f.Fuzz(func(t *testing.T, b []byte) { fuzzParse(t, "pump-labels", "l.csv", b) })
 }
+
+func FuzzParseWSCapture(f *testing.F) {
+	f.Add("BINANCE_FUTURES.ws.1.0", []byte("wss://fstream.binance.com/stream <-> 1626992740.5\n"+
+		`1626992741.1: {"stream":"s","data":{"e":"depthUpdate","T":1626992741024,"s":"BTCUSDT","b":[["100.5","2"]],"a":[["101.0","3"]]}}`+"\n"+
+		`1626992741.2: {"stream":"s","data":{"e":"aggTrade","a":42,"s":"BTCUSDT","p":"101.0","q":"1.5","T":1626992741421,"m":false}}`+"\n"+
+		`1626992741.5: {"stream":"s","data":{"e":"markPriceUpdate","E":1626992742000,"s":"BTCUSDT","p":"100.9","i":"100.7","r":"0.0001"}}`+"\n"))
+	f.Add("BITMEX.ws.1.0", []byte(`1626993368.0: {"table":"orderBookL2","action":"partial","data":[{"symbol":"XBTUSD","id":1,"side":"Sell","size":5,"price":33000}]}`+"\n"+
+		`1626993369.0: {"table":"orderBookL2","action":"update","data":[{"symbol":"XBTUSD","id":1,"side":"Sell","size":3}]}`+"\n"+
+		`1626993370.0: {"table":"trade","action":"insert","data":[{"timestamp":"2021-07-22T22:36:09.987Z","symbol":"XBTUSD","side":"Sell","size":100,"price":32000,"trdMatchID":"a"}]}`+"\n"))
+	f.Add("BYBIT.ws.25.0", []byte(`1618677787.0: {"topic":"orderBookL2_25.BTCUSDT","type":"delta","data":{"delete":[],"update":[],"insert":[{"price":"1","symbol":"BTCUSDT","side":"Buy","size":3}]},"timestamp_e6":"1618677786430132"}`+"\n"+
+		`1618677787.25: {"topic":"trade.BTCUSDT","data":[{"symbol":"BTCUSDT","price":"6","size":1,"trade_time_ms":"1618677786500","side":"Sell","trade_id":"7"}]}`+"\n"))
+	f.Add("DERIBIT.ws.1.0", []byte(`1626993724.0: {"jsonrpc":"2.0","method":"subscription","params":{"channel":"book.X.raw","data":{"type":"snapshot","timestamp":1626993723632,"instrument_name":"BTC-PERPETUAL","bids":[["new",3.0,1.0]],"asks":[]}}}`+"\n"+
+		`1626993724.5: {"jsonrpc":"2.0","method":"subscription","params":{"channel":"ticker.X","data":{"timestamp":1626993724400,"instrument_name":"BTC-30JUL21-40000-C","mark_price":0.0015,"index_price":31990.5}}}`+"\n"))
+	f.Fuzz(func(t *testing.T, name string, b []byte) { fuzzParse(t, "ws-capture", name, b) })
+}

@@ -9,7 +9,6 @@ import (
 	"hash/fnv"
 	"io"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -1094,14 +1093,4 @@ func clip(raw json.RawMessage) string {
 		s = s[:40] + "..."
 	}
 	return s
-}
-
-// wsSkipCounts returns the skip counts by reason, sorted by reason (for tests and reports).
-func (s *wsState) skipCounts() []string {
-	var out []string
-	for k, v := range s.skipped {
-		out = append(out, fmt.Sprintf("%s: %d", k, v))
-	}
-	sort.Strings(out)
-	return out
 }
