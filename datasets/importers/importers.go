@@ -1,6 +1,7 @@
 // Package importers converts exchange and research data formats into fds's canonical dataset
 // tables (see datasets/schema.go and docs/importers.md): ccxt trade CSVs, Binance USD-M futures
-// public dumps, Tardis CSVs, LOBSTER message files and pump-and-dump label lists.
+// public dumps, Tardis CSVs, LOBSTER message files, raw exchange WebSocket captures (cryptofeed)
+// and pump-and-dump label lists.
 //
 // Every importer normalises the same things the same way: epoch timestamps of any unit to
 // microseconds (detected by magnitude, see DetectTimeUnit), sides of any spelling to buy/sell
