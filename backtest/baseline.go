@@ -3,6 +3,7 @@ package backtest
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -30,7 +31,7 @@ const matchesTSVHeader = "detector\toutcome\talert_key\tincident_id\tsymbol\tsco
 // WriteBaseline writes a baseline folder at dir from a run folder (which must hold its
 // matches.parquet). The folder is built beside dir and swapped in whole: files of an older
 // baseline that the new one lacks disappear.
-func WriteBaseline(dir, runDir string) error {
+func WriteBaseline(ctx context.Context, dir, runDir string) error {
 	rf, err := LoadRun(runDir)
 	if err != nil {
 		return err
@@ -40,7 +41,7 @@ func WriteBaseline(dir, runDir string) error {
 	if err != nil {
 		return err
 	}
-	st, err := fsutil.NewStaging(dir)
+	st, err := fsutil.NewStaging(ctx, dir)
 	if err != nil {
 		return err
 	}

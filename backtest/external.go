@@ -2,6 +2,7 @@ package backtest
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
@@ -305,8 +306,8 @@ func hashFile(table, path string) (InputFile, error) {
 // WriteEvaluationFolder writes an evaluation as a run folder: metrics.json, matches.parquet,
 // alerts.parquet, manifest.json, report.md and pr_curve.png, so that fds report and fds regress
 // read it like a backtest's (it has no config.yaml: no fds configuration made the alerts).
-func WriteEvaluationFolder(dir string, ev *Evaluation) error {
-	st, err := fsutil.NewStaging(dir)
+func WriteEvaluationFolder(ctx context.Context, dir string, ev *Evaluation) error {
+	st, err := fsutil.NewStaging(ctx, dir)
 	if err != nil {
 		return err
 	}
@@ -321,6 +322,9 @@ func WriteEvaluationFolder(dir string, ev *Evaluation) error {
 		return err
 	}
 	if err := datasets.WriteMatches(st.Path(MatchesFile), ev.Matches); err != nil {
+		return err
+	}
+	if err := st.Err(); err != nil {
 		return err
 	}
 	var series []reports.PRSeries

@@ -77,7 +77,7 @@ func TestEvaluateAlertsAgreesWithBacktest(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := filepath.Join(dir, "run")
-	if err := WriteRunFolder(run, res); err != nil {
+	if err := WriteRunFolder(context.Background(), run, res); err != nil {
 		t.Fatal(err)
 	}
 	alerts, err := ReadAlertsFile(filepath.Join(run, AlertsFile))
@@ -104,7 +104,7 @@ func TestEvaluateAlertsAgreesWithBacktest(t *testing.T) {
 	}
 	out := filepath.Join(dir, "eval")
 	ev, _ := EvaluateAlerts(alerts, res.Incidents, EvaluateOptions{Match: cfg.Match})
-	if err := WriteEvaluationFolder(out, ev); err != nil {
+	if err := WriteEvaluationFolder(context.Background(), out, ev); err != nil {
 		t.Fatal(err)
 	}
 	rf, err := LoadRun(out)

@@ -2,6 +2,7 @@ package backtest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -682,7 +683,7 @@ func TestBaselineFolderReadsLikeTheRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	baseDir := filepath.Join(dir, "testdata", "baseline")
-	if err := WriteBaseline(baseDir, runDir); err != nil {
+	if err := WriteBaseline(context.Background(), baseDir, runDir); err != nil {
 		t.Fatal(err)
 	}
 	entries, _ := os.ReadDir(baseDir)

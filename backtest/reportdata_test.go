@@ -132,7 +132,7 @@ func reportRun(t *testing.T) (data, run string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteRunFolder(run, res); err != nil {
+	if err := WriteRunFolder(context.Background(), run, res); err != nil {
 		t.Fatal(err)
 	}
 	return data, run
@@ -257,7 +257,7 @@ func TestReportRedactedLeaksNoAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "report")
-	files, err := reports.WriteReportFolder(out, doc, reports.ReportFormats)
+	files, err := reports.WriteReportFolder(context.Background(), out, doc, reports.ReportFormats)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +307,7 @@ func TestReportDeterministic(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := filepath.Join(t.TempDir(), "report")
-		files, err := reports.WriteReportFolder(out, doc, []string{reports.ReportPDF, reports.ReportHTML, reports.ReportMD, reports.ReportPNG})
+		files, err := reports.WriteReportFolder(context.Background(), out, doc, []string{reports.ReportPDF, reports.ReportHTML, reports.ReportMD, reports.ReportPNG})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -369,7 +369,7 @@ func TestReportWithoutDataset(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("changed", doc, "differs from the run's inputs (labels.parquet changed or missing)")
-	if _, err := reports.WriteReportFolder(filepath.Join(t.TempDir(), "r"), doc, []string{reports.ReportPDF, reports.ReportMD}); err != nil {
+	if _, err := reports.WriteReportFolder(context.Background(), filepath.Join(t.TempDir(), "r"), doc, []string{reports.ReportPDF, reports.ReportMD}); err != nil {
 		t.Errorf("report without dataset does not render: %v", err)
 	}
 }

@@ -196,7 +196,7 @@ func TestRunsAreByteIdentical(t *testing.T) {
 			t.Fatal(err)
 		}
 		run := filepath.Join(dir, "run"+string(rune('a'+k)))
-		if err := WriteRunFolder(run, res); err != nil {
+		if err := WriteRunFolder(context.Background(), run, res); err != nil {
 			t.Fatal(err)
 		}
 		files[k] = map[string][]byte{}
@@ -228,7 +228,7 @@ func TestVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := filepath.Join(dir, "run")
-	if err := WriteRunFolder(run, res); err != nil {
+	if err := WriteRunFolder(context.Background(), run, res); err != nil {
 		t.Fatal(err)
 	}
 	v, err := Verify(context.Background(), run, VerifyOptions{})
@@ -323,7 +323,7 @@ func TestShardRunsAccountForEveryRow(t *testing.T) {
 		}
 		replayed += rows.Replayed
 		run := filepath.Join(dir, "shard"+string(rune('0'+k)))
-		if err := WriteRunFolder(run, res); err != nil {
+		if err := WriteRunFolder(context.Background(), run, res); err != nil {
 			t.Fatal(err)
 		}
 		runs = append(runs, run)

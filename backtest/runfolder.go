@@ -2,6 +2,7 @@ package backtest
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -31,9 +32,10 @@ const (
 )
 
 // WriteRunFolder writes a result as a run folder at dir. The folder is built beside dir and
-// swapped in whole, so a failed or interrupted write leaves the previous folder (or none).
-func WriteRunFolder(dir string, res *Result) error {
-	st, err := fsutil.NewStaging(dir)
+// swapped in whole, so a failed or interrupted write (ctx cancelled) leaves the previous folder
+// (or none).
+func WriteRunFolder(ctx context.Context, dir string, res *Result) error {
+	st, err := fsutil.NewStaging(ctx, dir)
 	if err != nil {
 		return err
 	}
@@ -55,6 +57,9 @@ func WriteRunFolder(dir string, res *Result) error {
 		return err
 	}
 	if err := datasets.WriteMatches(st.Path(MatchesFile), res.Matches); err != nil {
+		return err
+	}
+	if err := st.Err(); err != nil {
 		return err
 	}
 	series := res.PRSeries()

@@ -89,7 +89,7 @@ func TestShardedRunsMergeToTheUnshardedRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir := filepath.Join(tmp, name)
-		if err := backtest.WriteRunFolder(dir, res); err != nil {
+		if err := backtest.WriteRunFolder(context.Background(), dir, res); err != nil {
 			t.Fatal(err)
 		}
 		return dir
@@ -133,7 +133,7 @@ func TestShardedRunsMergeToTheUnshardedRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		merged := filepath.Join(tmp, fmt.Sprintf("merged-%d", n))
-		if err := backtest.WriteRunFolder(merged, res); err != nil {
+		if err := backtest.WriteRunFolder(context.Background(), merged, res); err != nil {
 			t.Fatal(err)
 		}
 		same(single, merged)

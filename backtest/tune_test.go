@@ -211,7 +211,7 @@ func TestTuneReproducesThroughBacktest(t *testing.T) {
 				t.Fatalf("verified tuned_metrics\n%s\nsweep's\n%s", x, y)
 			}
 			out := filepath.Join(dir, "tune")
-			if err := WriteTuneFolder(out, res); err != nil {
+			if err := WriteTuneFolder(context.Background(), out, res); err != nil {
 				t.Fatal(err)
 			}
 			cfg, err := LoadConfig(filepath.Join(out, TunedConfigFile))
@@ -258,7 +258,7 @@ func TestTuneIsDeterministic(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := filepath.Join(dir, fmt.Sprint("run", i))
-		if err := WriteTuneFolder(out, res); err != nil {
+		if err := WriteTuneFolder(context.Background(), out, res); err != nil {
 			t.Fatal(err)
 		}
 		got := map[string][]byte{}

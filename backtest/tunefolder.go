@@ -2,6 +2,7 @@ package backtest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -33,8 +34,8 @@ type curvesDoc struct {
 // --config` loads it unchanged), curves.json, the grid, manifest.json and pr_curves.png. The
 // folder is built beside dir and swapped in whole. Everything but manifest.json's timings is a
 // function of the inputs, options and seed.
-func WriteTuneFolder(dir string, res *TuneResult) error {
-	st, err := fsutil.NewStaging(dir)
+func WriteTuneFolder(ctx context.Context, dir string, res *TuneResult) error {
+	st, err := fsutil.NewStaging(ctx, dir)
 	if err != nil {
 		return err
 	}
@@ -72,6 +73,9 @@ func WriteTuneFolder(dir string, res *TuneResult) error {
 		}
 	}
 	if err := fsutil.WriteJSON(st.Path(ManifestFile), res.Manifest); err != nil {
+		return err
+	}
+	if err := st.Err(); err != nil {
 		return err
 	}
 	if series := res.prSeries(); len(series) > 0 {

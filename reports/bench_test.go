@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -46,7 +47,7 @@ func BenchmarkWriteReportFolder(b *testing.B) {
 	dir := filepath.Join(b.TempDir(), "report")
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, err := WriteReportFolder(dir, doc, []string{ReportPDF, ReportHTML, ReportMD, ReportPNG}); err != nil {
+		if _, err := WriteReportFolder(context.Background(), dir, doc, []string{ReportPDF, ReportHTML, ReportMD, ReportPNG}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"context"
 	"math"
 	"os"
 	"os/exec"
@@ -230,7 +231,7 @@ func TestWriteReportFolder(t *testing.T) {
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "report")
 	doc := sampleDocument()
-	first, err := WriteReportFolder(dir, doc, ReportFormats)
+	first, err := WriteReportFolder(context.Background(), dir, doc, ReportFormats)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +251,7 @@ func TestWriteReportFolder(t *testing.T) {
 		}
 		before[f] = b
 	}
-	if _, err := WriteReportFolder(dir, doc, ReportFormats); err != nil {
+	if _, err := WriteReportFolder(context.Background(), dir, doc, ReportFormats); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range first {
@@ -264,7 +265,7 @@ func TestWriteReportFolder(t *testing.T) {
 		t.Errorf("folder holds %v, want only report/", entries)
 	}
 	// Only the summary: no figure links, since the PNGs are not written.
-	only, err := WriteReportFolder(dir, doc, []string{ReportMD})
+	only, err := WriteReportFolder(context.Background(), dir, doc, []string{ReportMD})
 	if err != nil || strings.Join(only, ",") != "summary.md" {
 		t.Fatalf("md only: %v %v", only, err)
 	}

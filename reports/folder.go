@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -66,9 +67,10 @@ func ParseReportFormats(s string) ([]string, error) {
 
 // WriteReportFolder renders the document in the given formats into the folder dir: report.pdf,
 // report.html, summary.md, figures/<name>.png and figures/<name>.pdf. The folder is built beside
-// dir and swapped in whole, so a failed write leaves the previous report (or none). It returns
-// the written files' paths relative to dir, in a fixed order.
-func WriteReportFolder(dir string, doc *Document, formats []string) ([]string, error) {
+// dir and swapped in whole, so a failed or interrupted write (ctx cancelled: it stops before the
+// next file) leaves the previous report (or none). It returns the written files' paths relative
+// to dir, in a fixed order.
+func WriteReportFolder(ctx context.Context, dir string, doc *Document, formats []string) ([]string, error) {
 	want := map[string]bool{}
 	for _, f := range formats {
 		want[f] = true
@@ -77,19 +79,22 @@ func WriteReportFolder(dir string, doc *Document, formats []string) ([]string, e
 	if err != nil {
 		return nil, err
 	}
+	st, err := fsutil.NewStaging(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Abort()
 	var pngs [][]byte
 	if want[ReportPDF] || want[ReportHTML] || want[ReportPNG] {
 		if pngs, err = RenderAll(figs, FormatPNG); err != nil {
 			return nil, err
 		}
 	}
-	st, err := fsutil.NewStaging(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer st.Abort()
 	var written []string
 	write := func(rel string, data []byte) error {
+		if err := st.Err(); err != nil {
+			return err
+		}
 		p := st.Path(filepath.FromSlash(rel))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err

@@ -3,6 +3,7 @@
 package fsutil
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -53,14 +54,20 @@ func WriteJSON(path string, v any) error {
 	return WriteFile(path, append(b, '\n'), 0o644)
 }
 
-// Staging is a folder built beside its final place and swapped in whole by Commit.
+// Staging is a folder built beside its final place and swapped in whole by Commit. Its context
+// is the run's: once cancelled (Ctrl-C), Err reports it so that a writer stops between files, and
+// Commit refuses, so that an interrupted run leaves the final folder as it was.
 type Staging struct {
 	Final string
 	Dir   string
+	ctx   context.Context
 }
 
 // NewStaging creates an empty staging folder next to final.
-func NewStaging(final string) (*Staging, error) {
+func NewStaging(ctx context.Context, final string) (*Staging, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	final = filepath.Clean(final)
 	parent := filepath.Dir(final)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -70,8 +77,11 @@ func NewStaging(final string) (*Staging, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", final, err)
 	}
-	return &Staging{Final: final, Dir: dir}, nil
+	return &Staging{Final: final, Dir: dir, ctx: ctx}, nil
 }
+
+// Err is the run's cancellation (context.Canceled once interrupted), nil while it goes on.
+func (s *Staging) Err() error { return s.ctx.Err() }
 
 // Path returns the staging path of a file of the folder.
 func (s *Staging) Path(name string) string { return filepath.Join(s.Dir, name) }
@@ -79,6 +89,9 @@ func (s *Staging) Path(name string) string { return filepath.Join(s.Dir, name) }
 // Commit replaces the final folder by the staging folder. An existing final folder is moved
 // aside first and removed only after the new one is in place.
 func (s *Staging) Commit() error {
+	if err := s.ctx.Err(); err != nil {
+		return err
+	}
 	if err := os.Chmod(s.Dir, 0o755); err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package fsutil
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,7 +16,7 @@ func TestStagingReplacesFolderWhole(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(final, "stale.txt"), []byte("old"), 0o644)
 
-	s, err := NewStaging(final)
+	s, err := NewStaging(context.Background(), final)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +44,7 @@ func TestStagingReplacesFolderWhole(t *testing.T) {
 
 func TestAbortLeavesNothing(t *testing.T) {
 	root := t.TempDir()
-	s, err := NewStaging(filepath.Join(root, "run"))
+	s, err := NewStaging(context.Background(), filepath.Join(root, "run"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,5 +52,41 @@ func TestAbortLeavesNothing(t *testing.T) {
 	s.Abort()
 	if entries, _ := os.ReadDir(root); len(entries) != 0 {
 		t.Fatalf("abort left %v", entries)
+	}
+}
+
+// TestInterruptedStagingLeavesTheFinalFolder: once the run is cancelled (Ctrl-C while its output
+// is written), Err says so, Commit refuses, and the final folder keeps its old content.
+func TestInterruptedStagingLeavesTheFinalFolder(t *testing.T) {
+	root := t.TempDir()
+	final := filepath.Join(root, "run")
+	os.MkdirAll(final, 0o755)
+	os.WriteFile(filepath.Join(final, "old.txt"), []byte("old"), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := NewStaging(ctx, final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Abort()
+	WriteFile(s.Path("new.txt"), []byte("new"), 0o644)
+	if s.Err() != nil {
+		t.Fatalf("Err before the interrupt: %v", s.Err())
+	}
+	cancel()
+	if !errors.Is(s.Err(), context.Canceled) {
+		t.Fatalf("Err after the interrupt: %v", s.Err())
+	}
+	if err := s.Commit(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Commit after the interrupt: %v", err)
+	}
+	s.Abort()
+	if b, _ := os.ReadFile(filepath.Join(final, "old.txt")); string(b) != "old" {
+		t.Fatalf("final folder changed: old.txt = %q", b)
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 1 {
+		t.Fatalf("leftovers beside the run folder: %v", entries)
+	}
+	if _, err := NewStaging(ctx, filepath.Join(root, "other")); !errors.Is(err, context.Canceled) {
+		t.Fatalf("NewStaging on a cancelled run: %v", err)
 	}
 }

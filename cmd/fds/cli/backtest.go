@@ -147,12 +147,12 @@ func runBacktest(c *cobra.Command, app *App, opts backtestOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := backtest.WriteRunFolder(opts.Out, res); err != nil {
+	if err := backtest.WriteRunFolder(c.Context(), opts.Out, res); err != nil {
 		return err
 	}
 	if opts.Report != "" {
 		rep := defaultReportOptions(opts.Out, opts.Report)
-		if err := runReport(&App{Stdout: app.Stderr, Stderr: app.Stderr, Quiet: app.Quiet}, rep); err != nil {
+		if err := runReport(c.Context(), &App{Stdout: app.Stderr, Stderr: app.Stderr, Quiet: app.Quiet}, rep); err != nil {
 			return err
 		}
 	}

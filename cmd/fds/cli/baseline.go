@@ -29,7 +29,7 @@ Update a committed baseline on purpose only (see CONTRIBUTING.md): make baseline
 			if opts.Run == "" || opts.Out == "" {
 				return usagef("baseline needs --run RUN and --out DIR")
 			}
-			if err := backtest.WriteBaseline(opts.Out, opts.Run); err != nil {
+			if err := backtest.WriteBaseline(c.Context(), opts.Out, opts.Run); err != nil {
 				return err
 			}
 			app.Infof("fds baseline: wrote %s from %s", opts.Out, opts.Run)

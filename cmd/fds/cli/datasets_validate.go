@@ -248,13 +248,16 @@ func writeSortedCopy(ctx context.Context, db *duck.DB, ds *datasets.Dataset, v *
 			unsorted[t.Table] = true
 		}
 	}
-	st, err := fsutil.NewStaging(out)
+	st, err := fsutil.NewStaging(ctx, out)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Abort()
 	var sorted []string
 	for _, table := range ds.Tables() {
+		if err := st.Err(); err != nil {
+			return nil, err
+		}
 		files := ds.Files(table)
 		if unsorted[table] {
 			if err := db.SortParquet(ctx, files, st.Path(table+".parquet")); err != nil {

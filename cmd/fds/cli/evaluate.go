@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"time"
@@ -44,7 +45,7 @@ report.md and pr_curve.png.`,
 			if opts.Alerts == "" || opts.Labels == "" || opts.Out == "" {
 				return usagef("evaluate needs --alerts FILE, --labels FILE|DIR and --out RUN")
 			}
-			return runEvaluate(app, opts)
+			return runEvaluate(c.Context(), app, opts)
 		},
 	}
 	f := c.Flags()
@@ -71,7 +72,7 @@ func parseFlagTime(flag, s string) (detectors.Micros, error) {
 	return 0, usagef("--%s %q: want a UTC time such as 2024-03-01 or 2024-03-01T12:00:00Z", flag, s)
 }
 
-func runEvaluate(app *App, opts evaluateOptions) error {
+func runEvaluate(ctx context.Context, app *App, opts evaluateOptions) error {
 	from, err := parseFlagTime("from", opts.From)
 	if err != nil {
 		return err
@@ -100,7 +101,7 @@ func runEvaluate(app *App, opts evaluateOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := backtest.WriteEvaluationFolder(opts.Out, ev); err != nil {
+	if err := backtest.WriteEvaluationFolder(ctx, opts.Out, ev); err != nil {
 		return err
 	}
 	if opts.JSON {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 
@@ -37,7 +38,7 @@ symbol, so the merged matches and metrics.json equal those of an unsharded run (
 				return usagef("merge needs --out RUN")
 			}
 			opts.Runs = args
-			return runMerge(app, opts)
+			return runMerge(c.Context(), app, opts)
 		},
 	}
 	f := c.Flags()
@@ -47,7 +48,7 @@ symbol, so the merged matches and metrics.json equal those of an unsharded run (
 	return c
 }
 
-func runMerge(app *App, opts mergeOptions) error {
+func runMerge(ctx context.Context, app *App, opts mergeOptions) error {
 	if err := checkWritableParent(opts.Out); err != nil {
 		return err
 	}
@@ -58,7 +59,7 @@ func runMerge(app *App, opts mergeOptions) error {
 		}
 		return err
 	}
-	if err := backtest.WriteRunFolder(opts.Out, res); err != nil {
+	if err := backtest.WriteRunFolder(ctx, opts.Out, res); err != nil {
 		return err
 	}
 	if opts.JSON {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -60,7 +61,7 @@ same input gives byte-identical files (docs/reports.md).`,
 		},
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Run = args[0]
-			return runReport(app, opts)
+			return runReport(c.Context(), app, opts)
 		},
 	}
 	f := c.Flags()
@@ -135,7 +136,7 @@ func defaultReportOptions(run, formats string) reportOptions {
 		Cases: backtest.DefaultReportCases, Resamples: backtest.DefaultResamples, Seed: backtest.DefaultReportSeed}
 }
 
-func runReport(app *App, opts reportOptions) error {
+func runReport(ctx context.Context, app *App, opts reportOptions) error {
 	t0 := time.Now()
 	formats, err := reports.ParseReportFormats(opts.Formats)
 	if err != nil {
@@ -168,7 +169,7 @@ func runReport(app *App, opts reportOptions) error {
 	if err != nil {
 		return err
 	}
-	written, err := reports.WriteReportFolder(out, doc, formats)
+	written, err := reports.WriteReportFolder(ctx, out, doc, formats)
 	if err != nil {
 		return err
 	}

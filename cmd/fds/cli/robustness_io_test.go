@@ -340,8 +340,27 @@ func TestInterruptMidRun(t *testing.T) {
 	if left := listAll(t, runs); len(left) > 0 {
 		t.Fatalf("an interrupted backtest left %v", left)
 	}
-	if code, _, stderr := fds(t, "backtest", "--data", data, "--out", run, "--quiet", "--detectors", "wash_trade"); code != ExitOK {
+	if code, _, stderr := fds(t, "backtest", "--data", data, "--out", run, "--quiet"); code != ExitOK {
 		t.Fatalf("rerun: exit %d: %s", code, stderr)
+	}
+
+	// A late interrupt, while output is written: fds report is nothing but writing. Its staging
+	// folder appears before the figures are rendered; the signal must stop it before the swap,
+	// leaving no report folder and no staging behind.
+	rep := filepath.Join(runs, "rep")
+	writing := func(string) bool {
+		m, _ := filepath.Glob(filepath.Join(runs, ".rep.tmp-*"))
+		return len(m) > 0
+	}
+	code, stderr = interrupt(t, writing, "report", run, "--out", rep, "--format", "pdf,html,md,png,vector")
+	if code != ExitInterrupted {
+		t.Fatalf("report: exit %d, want 130 (0: it finished before the signal); stderr %s", code, stderr)
+	}
+	wantInterruptedOnce(t, stderr)
+	for _, p := range listAll(t, runs) {
+		if name := filepath.Base(p); name == "rep" || strings.HasPrefix(name, ".rep") {
+			t.Fatalf("an interrupted report left %s", p)
+		}
 	}
 
 	gen := filepath.Join(root, "gen")

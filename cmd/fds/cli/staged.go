@@ -14,13 +14,16 @@ import (
 // out only once every one is written: an interrupted or failed generation leaves out as it was
 // (other files in out are kept, as a plain generate keeps them).
 func generateStaged(ctx context.Context, cfg synth.Config, out string) (synth.Summary, error) {
-	st, err := fsutil.NewStaging(out)
+	st, err := fsutil.NewStaging(ctx, out)
 	if err != nil {
 		return synth.Summary{}, err
 	}
 	defer st.Abort()
 	sum, err := synth.GenerateContext(ctx, cfg, st.Dir)
 	if err != nil {
+		return sum, err
+	}
+	if err := st.Err(); err != nil {
 		return sum, err
 	}
 	return sum, moveEntries(st.Dir, out)

@@ -127,7 +127,7 @@ func runTune(c *cobra.Command, app *App, opts tuneOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := backtest.WriteTuneFolder(opts.Out, res); err != nil {
+	if err := backtest.WriteTuneFolder(c.Context(), opts.Out, res); err != nil {
 		return err
 	}
 	if err := writeTuneSummary(app.Stdout, res); err != nil {
