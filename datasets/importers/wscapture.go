@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fds-dev/fds/datasets"
 	"github.com/fds-dev/fds/detectors"
@@ -1064,11 +1065,25 @@ func jsonString(raw json.RawMessage) (string, error) {
 	if len(raw) == 0 {
 		return "", errors.New("missing")
 	}
+	// Fast path: a plain string without escapes (every symbol, side and decimal of the venues)
+	// needs no decoder.
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' && bytes.IndexByte(raw[1:n-1], '\\') < 0 && bytes.IndexByte(raw[1:n-1], '"') < 0 && utf8.Valid(raw[1:n-1]) && !hasControl(raw[1:n-1]) {
+		return string(raw[1 : n-1]), nil
+	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", fmt.Errorf("%s is not a string", clip(raw))
 	}
 	return s, nil
+}
+
+func hasControl(b []byte) bool {
+	for _, c := range b {
+		if c < ' ' {
+			return true
+		}
+	}
+	return false
 }
 
 // jsonScalar reads a JSON number, string or boolean as its text.
