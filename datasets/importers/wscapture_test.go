@@ -334,6 +334,21 @@ func TestWSCaptureRealFiles(t *testing.T) {
 			if len(c.out.orders) == 0 {
 				t.Error("no level orders")
 			}
+			// Deribit's 10 instruments are options (SOURCE.md): kept under their instrument
+			// names, each mark its own index.
+			if tc.marks > 0 {
+				marked := map[string]bool{}
+				for _, r := range c.out.marks {
+					marked[r.Symbol] = true
+					if !isDeribitOption(r.Symbol) || r.V.IndexPrice != r.V.MarkPrice || !r.V.HasOpenInterest {
+						t.Errorf("option mark %+v", r)
+						break
+					}
+				}
+				if len(marked) != 10 {
+					t.Errorf("marks of %d instruments, want 10: %v", len(marked), sortedKeys(marked))
+				}
+			}
 			checkLevelLifecycles(t, c.out.orders)
 		})
 	}
@@ -482,4 +497,32 @@ func BenchmarkImportWSCapture(b *testing.B) {
 	}
 	// SOURCE.md: 1,535 + 2,120 + 136 + 3,342 messages.
 	b.ReportMetric(float64(7133*b.N)/b.Elapsed().Seconds(), "messages/s")
+}
+
+// A gzip-compressed capture (told by its magic bytes, whatever its name) imports like the plain
+// one: the same tables, byte for byte.
+func TestWSCaptureGzip(t *testing.T) {
+	dir := sharedData(t, "exchange-ws-captures")
+	b, err := os.ReadFile(filepath.Join(dir, "DERIBIT.ws.1.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	plain := writeFile(t, src, "DERIBIT.ws.1.0", b)
+	zipped := writeFile(t, src, "DERIBIT.ws.1.0.gz", gzipBytes(t, b))
+	var outs []string
+	for _, in := range []string{plain, zipped} {
+		out := filepath.Join(t.TempDir(), "ds")
+		if _, err := Import("ws-capture", []string{in}, out, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, out)
+	}
+	for _, n := range []string{"marks.parquet", "orders.parquet"} {
+		a, errA := os.ReadFile(filepath.Join(outs[0], n))
+		z, errZ := os.ReadFile(filepath.Join(outs[1], n))
+		if errA != nil || errZ != nil || !bytes.Equal(a, z) {
+			t.Errorf("%s: gzip import differs from the plain one (%v, %v)", n, errA, errZ)
+		}
+	}
 }
