@@ -107,6 +107,7 @@ table { border-collapse: collapse; margin: 0.6em 0 1em; font-size: 0.9em; }
 th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #ddd; vertical-align: top; }
 th { background: #e8ecf3; text-align: left; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+th.up { writing-mode: vertical-rl; transform: rotate(180deg); text-align: left; vertical-align: bottom; white-space: nowrap; }
 tr.overall td { font-weight: bold; }
 td.own { outline: 2px solid #222; outline-offset: -2px; }
 table.kv th { background: none; width: 11em; }
@@ -186,7 +187,7 @@ nav ol { columns: 2; font-size: 0.95em; }
 {{end}}</table>
 {{if .Doc.CINote}}<p class="note">Brackets: {{.Doc.CINote}}.</p>{{end}}{{end}}
 {{with .Doc.Confusion}}{{if .Detectors}}<h3>Alerts by incident type</h3>
-{{$c := .}}<table><tr><th>Detector</th>{{range .Types}}<th class="n">{{.}}</th>{{end}}<th class="n">no incident</th><th class="n">alerts</th></tr>
+{{$c := .}}<table><tr><th style="vertical-align: bottom">Detector</th>{{range .Types}}<th class="up">{{.}}</th>{{end}}<th class="up">no incident</th><th class="up">alerts</th></tr>
 {{range $d, $det := .Detectors}}<tr><td>{{$det}}</td>{{range $t, $type := $c.Types}}<td class="n{{if own $c $d $t}} own{{end}}">{{count $c $d $t}}</td>{{end}}<td class="n">{{index $c.Outside $d}}</td><td class="n">{{index $c.Alerts $d}}</td></tr>
 {{end}}</table>
 <p class="note">{{$.ConfusionNote}}</p>{{end}}{{end}}
