@@ -170,7 +170,11 @@ func sampleGrid() string {
 # or {log: [start, stop, steps]}; "fixed" holds values every configuration shares. Parameters not
 # named keep their defaults (fds.yaml lists them all). The score threshold (min_score) is swept from
 # the alerts' scores without replaying: do not sweep it here. Configurations = the product of a
-# detector's axes; every configuration runs in the same single replay.
+# detector's axes; every configuration runs in the same single replay. What a configuration costs
+# depends on the parameter: a window, gap or horizon (most of those below) changes what the detector
+# remembers, so each value keeps one more copy of its state (about one more backtest of that
+# detector); a scale, ratio or exponent of the score shares the state and is nearly free
+# (docs/tuning.md, "Detector groups"; fds detectors list shows each parameter).
 detectors:
 `)
 	for _, spec := range detectors.All() {
