@@ -674,18 +674,10 @@ func (f *wsFile) bitmexTrades(action string, rows []bitmexRow) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		var t detectors.Trade
-		if t.TakerSide, err = f.side(r.Side, col+"side"); err != nil {
-			return false, err
-		}
-		if t.Price, err = f.num(r.Price, col+"price"); err != nil {
-			return false, err
-		}
 		// size is in contracts (XBTUSD: USD 1 each), kept as the quantity.
-		if t.Qty, err = f.num(r.Size, col+"size"); err != nil {
-			return false, err
-		}
-		if t.TradeID, err = f.tradeID(r.TrdMatchID, col+"trdMatchID"); err != nil {
+		t, err := f.parseTrade(rawField{r.Side, col + "side"}, rawField{r.Price, col + "price"},
+			rawField{r.Size, col + "size"}, rawField{r.TrdMatchID, col + "trdMatchID"})
+		if err != nil {
 			return false, err
 		}
 		f.trade(at, sym, t)
@@ -736,17 +728,9 @@ func (f *wsFile) bybit(msg map[string]json.RawMessage) (bool, error) {
 			if err != nil {
 				return false, err
 			}
-			var t detectors.Trade
-			if t.TakerSide, err = f.side(r.Side, col+"side"); err != nil {
-				return false, err
-			}
-			if t.Price, err = f.num(r.Price, col+"price"); err != nil {
-				return false, err
-			}
-			if t.Qty, err = f.num(r.Size, col+"size"); err != nil {
-				return false, err
-			}
-			if t.TradeID, err = f.tradeID(r.TradeID, col+"trade_id"); err != nil {
+			t, err := f.parseTrade(rawField{r.Side, col + "side"}, rawField{r.Price, col + "price"},
+				rawField{r.Size, col + "size"}, rawField{r.TradeID, col + "trade_id"})
+			if err != nil {
 				return false, err
 			}
 			f.trade(at, sym, t)
@@ -897,23 +881,39 @@ func (f *wsFile) deribitTrades(data json.RawMessage) error {
 		if err != nil {
 			return err
 		}
-		var t detectors.Trade
 		// direction is the taker's side.
-		if t.TakerSide, err = f.side(r.Direction, col+"direction"); err != nil {
-			return err
-		}
-		if t.Price, err = f.num(r.Price, col+"price"); err != nil {
-			return err
-		}
-		if t.Qty, err = f.num(r.Amount, col+"amount"); err != nil {
-			return err
-		}
-		if t.TradeID, err = f.tradeID(r.TradeID, col+"trade_id"); err != nil {
+		t, err := f.parseTrade(rawField{r.Direction, col + "direction"}, rawField{r.Price, col + "price"},
+			rawField{r.Amount, col + "amount"}, rawField{r.TradeID, col + "trade_id"})
+		if err != nil {
 			return err
 		}
 		f.trade(at, sym, t)
 	}
 	return nil
+}
+
+// rawField is one field of a venue's message and its path, for errors.
+type rawField struct {
+	raw  json.RawMessage
+	path string
+}
+
+// parseTrade reads a trade's taker side, price, quantity and id, in that order, an error naming
+// the first field that fails.
+func (f *wsFile) parseTrade(side, price, qty, id rawField) (detectors.Trade, error) {
+	var t detectors.Trade
+	var err error
+	if t.TakerSide, err = f.side(side.raw, side.path); err != nil {
+		return t, err
+	}
+	if t.Price, err = f.num(price.raw, price.path); err != nil {
+		return t, err
+	}
+	if t.Qty, err = f.num(qty.raw, qty.path); err != nil {
+		return t, err
+	}
+	t.TradeID, err = f.tradeID(id.raw, id.path)
+	return t, err
 }
 
 // isDeribitOption tells an option instrument (BTC-30JUL21-40000-C): four parts, the last C or P.
