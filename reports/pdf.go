@@ -266,59 +266,41 @@ func (p *pdfWriter) table(cols []pdfCol, rows [][]string, size float64, bold fun
 		}
 		return out, float64(n)*lh + 2*pdfCellPad
 	}
-	var header func() // redraws the header after a page break
-	drawRow := func(style string, cells []string, fill bool) {
+	heads := make([]string, len(cols))
+	upright := 0.0 // the header's height for its upright names
+	for c, col := range cols {
+		if col.upright {
+			p.cellFont(col, "B", size)
+			upright = max(upright, p.pdf.GetStringWidth(col.head)+2*pdfCellPad)
+			continue
+		}
+		heads[c] = col.head
+	}
+	// drawRow draws a row; the header (head) is filled, starts no page of its own, and with
+	// upright names is at least their height, its other names set at its foot.
+	var drawRow func(style string, cells []string, head bool)
+	header := func() { drawRow("B", heads, true) } // again after each page break
+	drawRow = func(style string, cells []string, head bool) {
 		lines, h := cellLines(style, cells)
+		bottom := head && upright > 0
+		if bottom {
+			h = max(h, upright)
+		}
 		if f.GetY()+h > pdfPageH-pdfBottom {
 			f.AddPage()
-			header()
+			if !head {
+				header()
+			}
 		}
 		x0, y0 := f.GetXY()
-		if fill {
+		if head {
 			f.SetFillColor(232, 236, 243)
 			f.Rect(x0, y0, tableWidth(cols), h, "F")
 		}
 		x := x0
 		for c, col := range cols {
 			p.cellFont(col, style, size)
-			for k, line := range lines[c] {
-				f.SetXY(x+pdfCellPad, y0+pdfCellPad+float64(k)*lh)
-				f.CellFormat(col.width-2*pdfCellPad, lh, line, "", 0, col.align, false, 0, "")
-			}
-			x += col.width
-		}
-		f.SetDrawColor(200, 200, 200)
-		f.SetLineWidth(0.15)
-		f.Line(x0, y0+h, x0+tableWidth(cols), y0+h)
-		f.SetXY(x0, y0+h)
-	}
-	header = func() {
-		heads := make([]string, len(cols))
-		upright := 0.0 // the header's height for its upright names
-		for c, col := range cols {
-			if col.upright {
-				p.cellFont(col, "B", size)
-				upright = max(upright, p.pdf.GetStringWidth(col.head)+2*pdfCellPad)
-				continue
-			}
-			heads[c] = col.head
-		}
-		if upright == 0 {
-			drawRow("B", heads, true)
-			return
-		}
-		lines, h := cellLines("B", heads)
-		h = max(h, upright)
-		if f.GetY()+h > pdfPageH-pdfBottom {
-			f.AddPage()
-		}
-		x0, y0 := f.GetXY()
-		f.SetFillColor(232, 236, 243)
-		f.Rect(x0, y0, tableWidth(cols), h, "F")
-		x := x0
-		for c, col := range cols {
-			p.cellFont(col, "B", size)
-			if col.upright {
+			if head && col.upright {
 				// Rotated a quarter turn counter-clockwise about its start, the baseline runs
 				// up the column and the letters stand to its left: set it at the right edge of
 				// the cells' text for a right-aligned column (over the numbers' last digits),
@@ -331,11 +313,16 @@ func (p *pdfWriter) table(cols []pdfCol, rows [][]string, size float64, bold fun
 				f.TransformRotate(90, bx, by)
 				f.Text(bx, by, col.head)
 				f.TransformEnd()
-			} else {
-				for k, line := range lines[c] {
-					f.SetXY(x+pdfCellPad, y0+h-pdfCellPad-float64(len(lines[c])-k)*lh)
-					f.CellFormat(col.width-2*pdfCellPad, lh, line, "", 0, col.align, false, 0, "")
-				}
+				x += col.width
+				continue
+			}
+			top := y0 + pdfCellPad
+			if bottom {
+				top = y0 + h - pdfCellPad - float64(len(lines[c]))*lh
+			}
+			for k, line := range lines[c] {
+				f.SetXY(x+pdfCellPad, top+float64(k)*lh)
+				f.CellFormat(col.width-2*pdfCellPad, lh, line, "", 0, col.align, false, 0, "")
 			}
 			x += col.width
 		}
