@@ -67,6 +67,7 @@ import (
 	"github.com/fds-dev/fds/detectors"
 	"github.com/fds-dev/fds/detectors/internal/episodes"
 	"github.com/fds-dev/fds/detectors/internal/ring"
+	"github.com/fds-dev/fds/detectors/internal/symbols"
 )
 
 // Name is the detector's registry name.
@@ -238,9 +239,8 @@ type group struct {
 	books    []*bookLayer
 	typicals []*typicalLayer
 
-	symbolIndex map[string]int
-	symbolNames []string
-	lastEvent   []detectors.Micros // by symbol index: the ts of its last order or trade, its clock
+	symbols   symbols.Index
+	lastEvent []detectors.Micros // by symbol index: the ts of its last order or trade, its clock
 	// due is, by symbol index, the earliest ts at which some configuration has a candidate to
 	// judge or an episode to close there: events before it skip the loop over configurations.
 	due []detectors.Micros
@@ -255,7 +255,7 @@ type group struct {
 }
 
 func newGroup(ps []detectors.Params, _ detectors.Env) (detectors.Group, error) {
-	g := &group{symbolIndex: map[string]int{}, candidates: map[acctKey][]*candidate{}, byOrder: map[int64][]*candidate{}}
+	g := &group{candidates: map[acctKey][]*candidate{}, byOrder: map[int64][]*candidate{}}
 	type bookKey struct {
 		horizon detectors.Micros
 		maxOpen int
@@ -294,12 +294,10 @@ func newGroup(ps []detectors.Params, _ detectors.Env) (detectors.Group, error) {
 
 // symbol returns the index of a symbol, adding it to every layer and configuration when new.
 func (g *group) symbol(name string) int {
-	if i, ok := g.symbolIndex[name]; ok {
+	i, added := g.symbols.ID(name)
+	if !added {
 		return i
 	}
-	i := len(g.symbolNames)
-	g.symbolIndex[name] = i
-	g.symbolNames = append(g.symbolNames, name)
 	g.lastEvent = append(g.lastEvent, 0)
 	g.due = append(g.due, math.MaxInt64)
 	for _, l := range g.books {
@@ -789,12 +787,7 @@ func (g *group) forgetOrder(c *candidate) {
 // Flush judges the cancelled candidates and closes every open episode at its symbol's last
 // event, symbols in name order: no time beyond the last event is invented.
 func (g *group) Flush(emit detectors.GroupEmit) {
-	order := make([]int, len(g.symbolNames))
-	for i := range order {
-		order[i] = i
-	}
-	sort.Slice(order, func(i, j int) bool { return g.symbolNames[order[i]] < g.symbolNames[order[j]] })
-	for _, si := range order {
+	for _, si := range g.symbols.ByName() {
 		last := g.lastEvent[si]
 		for _, c := range g.configs {
 			cs := &c.symbols[si]

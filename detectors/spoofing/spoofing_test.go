@@ -38,8 +38,9 @@ func TestRestingOrdersAreBounded(t *testing.T) {
 			Type: detectors.Limit, Price: 100 - float64(i%10)*0.1, Qty: 1, LeavesQty: 1}
 		d.OnEvent(&ev, func(int, detectors.Alert) { t.Fatal("unexpected alert") })
 		l := d.books[0]
-		if l.open > 500 || len(l.books[d.symbolIndex["X"]].orders) != l.open {
-			t.Fatalf("open %d (book %d), cap 500", l.open, len(l.books[d.symbolIndex["X"]].orders))
+		x, _ := d.symbols.Lookup("X")
+		if l.open > 500 || len(l.books[x].orders) != l.open {
+			t.Fatalf("open %d (book %d), cap 500", l.open, len(l.books[x].orders))
 		}
 	}
 	if l := d.books[0]; l.ages.Len() > 2000 {

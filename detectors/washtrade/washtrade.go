@@ -57,10 +57,10 @@ package washtrade
 
 import (
 	"math"
-	"sort"
 
 	"github.com/fds-dev/fds/detectors"
 	"github.com/fds-dev/fds/detectors/internal/episodes"
+	"github.com/fds-dev/fds/detectors/internal/symbols"
 )
 
 // Name is the detector's registry name.
@@ -198,10 +198,9 @@ type config struct {
 // group is the detector: one or many configurations fed the same trades, each layer of state
 // kept once for the configurations whose parameters it depends on agree.
 type group struct {
-	accounts    map[string]account
-	symbolIndex map[string]int
-	symbolNames []string
-	lastTrade   []detectors.Micros // by symbol index
+	accounts  map[string]account
+	symbols   symbols.Index
+	lastTrade []detectors.Micros // by symbol index
 
 	classes  []*classLayer
 	flows    []*flowLayer
@@ -210,7 +209,7 @@ type group struct {
 }
 
 func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error) {
-	g := &group{accounts: map[string]account{}, symbolIndex: map[string]int{}}
+	g := &group{accounts: map[string]account{}}
 	for id, a := range env.Accounts {
 		g.accounts[id] = account{group: a.OwnerGroup, ip: a.IPHash, device: a.DeviceHash, referrer: a.Referrer}
 	}
@@ -276,12 +275,10 @@ func newGroup(ps []detectors.Params, env detectors.Env) (detectors.Group, error)
 
 // symbol returns the index of a symbol, adding it to every layer when new.
 func (g *group) symbol(name string) int {
-	if i, ok := g.symbolIndex[name]; ok {
+	i, added := g.symbols.ID(name)
+	if !added {
 		return i
 	}
-	i := len(g.symbolNames)
-	g.symbolIndex[name] = i
-	g.symbolNames = append(g.symbolNames, name)
 	g.lastTrade = append(g.lastTrade, 0)
 	for _, t := range g.typicals {
 		t.logTypical = append(t.logTypical, 0)
@@ -589,12 +586,7 @@ func (l *flowLayer) sweep(now detectors.Micros) {
 
 // Flush judges every open episode at its symbol's last trade, symbols in name order.
 func (g *group) Flush(emit detectors.GroupEmit) {
-	order := make([]int, len(g.symbolNames))
-	for i := range order {
-		order[i] = i
-	}
-	sort.Slice(order, func(i, j int) bool { return g.symbolNames[order[i]] < g.symbolNames[order[j]] })
-	for _, si := range order {
+	for _, si := range g.symbols.ByName() {
 		for _, l := range g.episodes {
 			for _, e := range l.open[si] {
 				l.judge(e, g.lastTrade[si], emit)

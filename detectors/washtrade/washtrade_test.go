@@ -31,7 +31,8 @@ func TestStateIsBounded(t *testing.T) {
 		if len(w.episodes) > 50 || len(flows.flows) > 50 {
 			t.Fatalf("tracked %d episodes and %d flows, cap 50", len(w.episodes), len(flows.flows))
 		}
-		if open := len(w.open[g.symbolIndex["X"]]); open != len(w.episodes) {
+		x, _ := g.symbols.Lookup("X")
+		if open := len(w.open[x]); open != len(w.episodes) {
 			t.Fatalf("symbol lists %d open episodes, the map %d", open, len(w.episodes))
 		}
 	}
