@@ -65,6 +65,7 @@ package funding
 
 import (
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/fds-dev/fds/detectors"
@@ -479,6 +480,9 @@ func (d *detector) score(name string, s *symbol, st settlement, now detectors.Mi
 		back := math.Min(1, p.back/p.q)
 		end := max(T, p.lastBack)
 		impactBP, impactKnown := 0.0, false
+		// The evidence does not depend on the configuration: built for the first that alerts,
+		// shared by the others (read-only, detectors.Group).
+		var evidence *detectors.Evidence
 		for _, sc := range d.scorings {
 			gaining := -float64(p.side) // funding: the position gains from a push against it
 			if sc.mtm {
@@ -497,17 +501,20 @@ func (d *detector) score(name string, s *symbol, st settlement, now detectors.Mi
 			if !(score > 0) {
 				continue
 			}
-			// Each configuration's alert owns its slices and map: consumers may keep or sort them.
-			emit(sc.config, detectors.Alert{
-				Symbol: name, Accounts: append([]string(nil), p.accounts...), TS: now, WindowStart: p.first, WindowEnd: end, Score: score,
-				Evidence: detectors.Evidence{
-					TradeIDs: append([]int64(nil), p.tradeIDs...), OrderIDs: append([]int64(nil), p.orderIDs...),
+			if evidence == nil {
+				evidence = &detectors.Evidence{
+					TradeIDs: slices.Clip(p.tradeIDs), OrderIDs: slices.Clip(p.orderIDs),
 					Features: map[string]float64{
 						"push_qty": p.q, "typical_qty": typical, "position": posT, "position_before": pos0,
 						"premium_move_bp": moveBP, "mark_impact_bp": impactBP, "traded_back": back,
 						"mark": st.mark.price, "funding_rate": st.mark.rate, "activity_share": activity, "market_share": market,
 					},
-				},
+				}
+			}
+			// Each alert has its own accounts: the gate sorts them in place.
+			emit(sc.config, detectors.Alert{
+				Symbol: name, Accounts: append([]string(nil), p.accounts...), TS: now, WindowStart: p.first, WindowEnd: end, Score: score,
+				Evidence: *evidence,
 			})
 		}
 	}

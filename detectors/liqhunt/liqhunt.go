@@ -60,6 +60,7 @@ package liqhunt
 
 import (
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/fds-dev/fds/detectors"
@@ -349,6 +350,9 @@ type pusher struct {
 	before             float64 // position on the gaining side when the push window began
 	first              detectors.Micros
 	tradeIDs, orderIDs []int64
+	// evidence is built for the first configuration that alerts on the owner and shared by the
+	// others (read-only, detectors.Group): it does not depend on the configuration.
+	evidence *detectors.Evidence
 }
 
 // score rates every owner that pushed on the cascade's side and emits those above 0, for every
@@ -450,16 +454,19 @@ func (d *detector) score(name string, s *symbol, c *cascade, now detectors.Micro
 			if !(score > 0) {
 				continue
 			}
-			// Each configuration's alert owns its slices and map: consumers may keep or sort them.
-			emit(sc.config, detectors.Alert{
-				Symbol: name, Accounts: append([]string(nil), p.accounts...), TS: now, WindowStart: p.first, WindowEnd: now, Score: score,
-				Evidence: detectors.Evidence{
-					TradeIDs: append([]int64(nil), p.tradeIDs...), OrderIDs: append([]int64(nil), p.orderIDs...),
+			if p.evidence == nil {
+				p.evidence = &detectors.Evidence{
+					TradeIDs: slices.Clip(p.tradeIDs), OrderIDs: slices.Clip(p.orderIDs),
 					Features: map[string]float64{
 						"push_qty": p.push, "push_share": share, "liquidations": float64(c.n), "liquidated_qty": c.qty,
 						"position_before": p.before, "cover_qty": p.cover, "typical_qty": typical, "move_bp": moveBP,
 					},
-				},
+				}
+			}
+			// Each alert has its own accounts: the gate sorts them in place.
+			emit(sc.config, detectors.Alert{
+				Symbol: name, Accounts: append([]string(nil), p.accounts...), TS: now, WindowStart: p.first, WindowEnd: now, Score: score,
+				Evidence: *p.evidence,
 			})
 		}
 	}

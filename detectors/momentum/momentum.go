@@ -607,6 +607,9 @@ func (d *detector) score(f *filter, name string, s *symbol, p *pending, w *burst
 	opening := math.Max(0, math.Min(1, 1-math.Max(0, -sgn*w.positionBefore)/w.qty))
 	reversal := math.Min(1, w.revQty/w.qty)
 	share := math.Min(1, w.qty/w.marketAtLast)
+	// The evidence does not depend on the configuration: built for the first that alerts,
+	// shared by the others (read-only, detectors.Group).
+	var evidence *detectors.Evidence
 	for _, c := range f.scorings {
 		if c.cascade > 0 && liqs >= c.cascade {
 			continue // left to liquidation_hunt
@@ -618,9 +621,8 @@ func (d *detector) score(f *filter, name string, s *symbol, p *pending, w *burst
 			continue
 		}
 		end := max(w.last, w.revLast)
-		emit(c.config, detectors.Alert{
-			Symbol: name, Accounts: []string{w.account}, TS: now, WindowStart: w.start, WindowEnd: end, Score: sc,
-			Evidence: detectors.Evidence{
+		if evidence == nil {
+			evidence = &detectors.Evidence{
 				TradeIDs: append(append([]int64(nil), w.tradeIDs...), w.revTrades...),
 				OrderIDs: append(append([]int64(nil), w.orderIDs...), w.revOrders...),
 				Features: map[string]float64{
@@ -629,7 +631,11 @@ func (d *detector) score(f *filter, name string, s *symbol, p *pending, w *burst
 					"position_before": w.positionBefore, "opening_fraction": opening, "liquidations": float64(liqs),
 					"market_share": share,
 				},
-			},
+			}
+		}
+		emit(c.config, detectors.Alert{
+			Symbol: name, Accounts: []string{w.account}, TS: now, WindowStart: w.start, WindowEnd: end, Score: sc,
+			Evidence: *evidence,
 		})
 	}
 }
